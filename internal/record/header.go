@@ -55,7 +55,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var (
 	// ErrCorrupt: the bytes are not a well-formed batch (CORRUPT_MESSAGE).
 	ErrCorrupt = errors.New("corrupt record batch")
-	// ErrUnsupportedMagic: magic 0 or 1 (Kafka 4 answers UNSUPPORTED_VERSION... see broker table).
+	// ErrUnsupportedMagic: magic 0 or 1. Kafka 4 answers INVALID_RECORD (87):
+	// ProduceRequest.validateRecords throws InvalidRecordException for any
+	// non-v2 batch in produce v3+, the only produce versions left (KIP-724,
+	// KIP-896).
 	ErrUnsupportedMagic = errors.New("record batch magic below 2 is not supported")
 )
 
