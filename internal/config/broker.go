@@ -111,23 +111,23 @@ type Broker struct {
 	OffsetsRetentionCheckIntervalMs int64 `config:"offsets.retention.check.interval.ms"`
 	OffsetsCommitTimeoutMs          int32 `config:"offsets.commit.timeout.ms"`
 
-	TransactionStateLogNumPartitions        int32 `config:"transaction.state.log.num.partitions"`
-	TransactionStateLogReplicationFactor    int16 `config:"transaction.state.log.replication.factor"`
-	TransactionStateLogMinISR               int32 `config:"transaction.state.log.min.isr"`
-	TransactionStateLogSegmentBytes         int32 `config:"transaction.state.log.segment.bytes"`
-	TransactionStateLogLoadBufferSize       int32 `config:"transaction.state.log.load.buffer.size"`
-	TransactionPartitionVerificationEnable  bool  `config:"transaction.partition.verification.enable"`
-	TransactionMaxTimeoutMs                 int32 `config:"transaction.max.timeout.ms"`
-	TransactionalIDExpirationMs             int32 `config:"transactional.id.expiration.ms"`
-	TransactionAbortTimedOutCleanupMs       int32 `config:"transaction.abort.timed.out.transaction.cleanup.interval.ms"`
-	TransactionRemoveExpiredCleanupMs       int32 `config:"transaction.remove.expired.transaction.cleanup.interval.ms"`
-	ProducerIDExpirationMs                  int64 `config:"producer.id.expiration.ms"`
-	ProducerIDExpirationCheckIntervalMs     int64 `config:"producer.id.expiration.check.interval.ms"`
-	SaslEnabledMechanisms                   []string `config:"sasl.enabled.mechanisms"`
-	SaslMechanismInterBrokerProtocol        string   `config:"sasl.mechanism.inter.broker.protocol"`
-	AuthorizerClassName                     string   `config:"authorizer.class.name"`
-	SuperUsers                              string   `config:"super.users"`
-	AllowEveryoneIfNoACLFound               bool     `config:"allow.everyone.if.no.acl.found"`
+	TransactionStateLogNumPartitions       int32    `config:"transaction.state.log.num.partitions"`
+	TransactionStateLogReplicationFactor   int16    `config:"transaction.state.log.replication.factor"`
+	TransactionStateLogMinISR              int32    `config:"transaction.state.log.min.isr"`
+	TransactionStateLogSegmentBytes        int32    `config:"transaction.state.log.segment.bytes"`
+	TransactionStateLogLoadBufferSize      int32    `config:"transaction.state.log.load.buffer.size"`
+	TransactionPartitionVerificationEnable bool     `config:"transaction.partition.verification.enable"`
+	TransactionMaxTimeoutMs                int32    `config:"transaction.max.timeout.ms"`
+	TransactionalIDExpirationMs            int32    `config:"transactional.id.expiration.ms"`
+	TransactionAbortTimedOutCleanupMs      int32    `config:"transaction.abort.timed.out.transaction.cleanup.interval.ms"`
+	TransactionRemoveExpiredCleanupMs      int32    `config:"transaction.remove.expired.transaction.cleanup.interval.ms"`
+	ProducerIDExpirationMs                 int64    `config:"producer.id.expiration.ms"`
+	ProducerIDExpirationCheckIntervalMs    int64    `config:"producer.id.expiration.check.interval.ms"`
+	SaslEnabledMechanisms                  []string `config:"sasl.enabled.mechanisms"`
+	SaslMechanismInterBrokerProtocol       string   `config:"sasl.mechanism.inter.broker.protocol"`
+	AuthorizerClassName                    string   `config:"authorizer.class.name"`
+	SuperUsers                             string   `config:"super.users"`
+	AllowEveryoneIfNoACLFound              bool     `config:"allow.everyone.if.no.acl.found"`
 
 	set       map[string]string // explicit settings, as given
 	originals map[string]string // set, plus broker.id/node.id filled from each other
@@ -314,24 +314,10 @@ func (b *Broker) bind() error {
 			continue // already reported
 		}
 		f := rv.Field(i)
-		switch f.Kind() {
-		case reflect.Bool:
-			f.SetBool(val.(bool))
-		case reflect.Int16, reflect.Int32, reflect.Int64:
-			n := val.(int64)
-			if f.OverflowInt(n) {
-				return invalid(key, *s, fmt.Sprintf("out of range for a %d-bit integer", f.Type().Bits()))
-			}
-			f.SetInt(n)
-		case reflect.Float64:
-			f.SetFloat(val.(float64))
-		case reflect.String:
-			f.SetString(val.(string))
-		case reflect.Slice:
-			f.Set(reflect.ValueOf(val.([]string)))
-		default:
-			panic("config: unsupported field kind for " + key)
+		if n, ok := val.(int64); ok && f.OverflowInt(n) {
+			return invalid(key, *s, fmt.Sprintf("out of range for a %d-bit integer", f.Type().Bits()))
 		}
+		setField(f, val)
 	}
 	return nil
 }
