@@ -394,13 +394,21 @@ func rebuild(h Header, body []byte, codec int8, level int) (Header, error) {
 }
 
 // varint32 reads a zigzag varint at b[p:] that must fit an int32, as Kafka's
-// ByteUtils.readVarint requires.
+// ByteUtils.readVarint requires. One-byte varints take the inlined path.
 func varint32(b []byte, p int) (int, int, bool) {
 	if p < len(b) && b[p] < 0x80 {
-		x := uint32(b[p])
-		return int(int32(x>>1) ^ -int32(x&1)), p + 1, true
+		x := int(b[p])
+		return x>>1 ^ -(x & 1), p + 1, true
 	}
-	v, np, ok := varint64(b, p)
+	return varint32Slow(b, p)
+}
+
+func varint32Slow(b []byte, p int) (int, int, bool) {
+	if p+1 < len(b) && b[p+1] < 0x80 {
+		x := int(b[p]&0x7f) | int(b[p+1])<<7
+		return x>>1 ^ -(x & 1), p + 2, true
+	}
+	v, np, ok := varint64Slow(b, p)
 	if !ok || v != int64(int32(v)) {
 		return 0, np, false
 	}
@@ -408,12 +416,16 @@ func varint32(b []byte, p int) (int, int, bool) {
 }
 
 func varint64(b []byte, p int) (int64, int, bool) {
+	if p < len(b) && b[p] < 0x80 {
+		x := int64(b[p])
+		return x>>1 ^ -(x & 1), p + 1, true
+	}
+	return varint64Slow(b, p)
+}
+
+func varint64Slow(b []byte, p int) (int64, int, bool) {
 	if p >= len(b) {
 		return 0, p, false
-	}
-	if b[p] < 0x80 {
-		x := uint64(b[p])
-		return int64(x>>1) ^ -int64(x&1), p + 1, true
 	}
 	v, n := binary.Varint(b[p:])
 	if n <= 0 {
