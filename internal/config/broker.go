@@ -12,7 +12,9 @@ import (
 
 // Broker is the static broker configuration, validated and with defaults
 // filled in. A field tagged `config:"key"` holds that key's value; every
-// other key is reachable through Get. A Broker is never modified after
+// other key is reachable through Get. A ",compat" tag marks a key that is
+// read but has no effect in samsa (Kafka thread pool sizes); Ignored lists
+// it when set. A Broker is never modified after
 // NewBroker returns, so it may be shared between goroutines.
 type Broker struct {
 	NodeID       int32    `config:"node.id"`
@@ -55,8 +57,8 @@ type Broker struct {
 	MaxConnectionsPerIP      int32 `config:"max.connections.per.ip"`
 	QueuedMaxRequests        int32 `config:"queued.max.requests"`
 	RequestTimeoutMs         int32 `config:"request.timeout.ms"`
-	NumNetworkThreads        int32 `config:"num.network.threads"` // accepted for compatibility
-	NumIOThreads             int32 `config:"num.io.threads"`      // accepted for compatibility
+	NumNetworkThreads        int32 `config:"num.network.threads,compat"`
+	NumIOThreads             int32 `config:"num.io.threads,compat"`
 
 	LogRetentionCheckIntervalMs           int64 `config:"log.retention.check.interval.ms"`
 	LogFlushSchedulerIntervalMs           int64 `config:"log.flush.scheduler.interval.ms"`
@@ -187,15 +189,24 @@ var fieldKeys = func() map[string]bool {
 	}
 	t := reflect.TypeOf(Broker{})
 	for i := 0; i < t.NumField(); i++ {
-		if key := t.Field(i).Tag.Get("config"); key != "" {
-			if brokerIndex[key] == nil {
-				panic("config: Broker field " + t.Field(i).Name + " names unknown key " + key)
-			}
-			m[key] = true
+		key, compat := fieldKey(t.Field(i))
+		if key == "" {
+			continue
 		}
+		if brokerIndex[key] == nil {
+			panic("config: Broker field " + t.Field(i).Name + " names unknown key " + key)
+		}
+		m[key] = !compat
 	}
 	return m
 }()
+
+// fieldKey returns the config key of a struct field and whether the field is
+// only read for compatibility.
+func fieldKey(f reflect.StructField) (key string, compat bool) {
+	key, opt, _ := strings.Cut(f.Tag.Get("config"), ",")
+	return key, opt == "compat"
+}
 
 // NewBroker validates props, the merged contents of the properties file and
 // --set flags, and returns the configuration with defaults filled in. It
@@ -301,7 +312,7 @@ func (b *Broker) bind() error {
 	rv := reflect.ValueOf(b).Elem()
 	rt := rv.Type()
 	for i := 0; i < rt.NumField(); i++ {
-		key := rt.Field(i).Tag.Get("config")
+		key, _ := fieldKey(rt.Field(i))
 		if key == "" {
 			continue
 		}
@@ -380,6 +391,7 @@ func (b *Broker) resolveListeners() []error {
 	_, ibpSet := b.set["security.inter.broker.protocol"]
 	switch {
 	case ibl != nil && ibpSet:
+		b.InterBrokerListenerName = *ibl
 		errs = append(errs, invalid("inter.broker.listener.name", *ibl, "set only one of inter.broker.listener.name and security.inter.broker.protocol"))
 	case ibl != nil:
 		b.InterBrokerListenerName = *ibl
