@@ -47,7 +47,7 @@ type Synonym struct {
 func (b *Broker) DescribeTopic(overrides map[string]string, keys []string) []Entry {
 	var out []Entry
 	for _, k := range selectKeys(topicKeys, topicIndex, keys) {
-		value, _ := b.topicValue(k, overrides)
+		value := b.topicValue(k, overrides)
 		var syns []Synonym
 		if raw, ok := overrides[k.Name]; ok {
 			syns = append(syns, Synonym{Name: k.Name, Value: strp(canonical(k.Type, raw)), Source: SourceTopic})

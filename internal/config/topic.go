@@ -99,8 +99,7 @@ func (b *Broker) ValidateTopicOverrides(overrides map[string]string) error {
 		return err
 	}
 	return checkCompactionLag(func(key string) string {
-		v, _ := b.topicValue(topicIndex[key], overrides)
-		return v
+		return b.topicValue(topicIndex[key], overrides)
 	})
 }
 
@@ -136,7 +135,7 @@ func (b *Broker) ResolveTopic(overrides map[string]string) Topic {
 	rt := rv.Type()
 	for i := 0; i < rt.NumField(); i++ {
 		k := topicIndex[rt.Field(i).Tag.Get("config")]
-		s, _ := b.topicValue(k, overrides)
+		s := b.topicValue(k, overrides)
 		val, reason := parse(k.Type, s)
 		if reason != "" {
 			continue
@@ -146,12 +145,14 @@ func (b *Broker) ResolveTopic(overrides map[string]string) Topic {
 	return t
 }
 
-// topicValue resolves one topic key to its canonical string and where the
-// value came from: the topic override, a broker key, or the topic default.
-func (b *Broker) topicValue(k *keyDef, overrides map[string]string) (string, int8) {
+// topicValue resolves one topic key to its canonical string: the valid
+// topic override, else the first broker synonym with a value (set or
+// default), else the topic default. This is how Kafka builds a LogConfig
+// from KafkaConfig.extractLogConfigMap plus the topic's overrides.
+func (b *Broker) topicValue(k *keyDef, overrides map[string]string) string {
 	if raw, ok := overrides[k.Name]; ok {
 		if val, reason := parse(k.Type, raw); reason == "" && (k.Check == nil || k.Check(val) == "") {
-			return format(val), SourceTopic
+			return format(val)
 		}
 	}
 	for _, s := range k.Synonyms {
@@ -159,12 +160,8 @@ func (b *Broker) topicValue(k *keyDef, overrides map[string]string) (string, int
 		if bv == nil {
 			continue
 		}
-		src := SourceDefault
-		if _, ok := b.originals[s.Name]; ok {
-			src = SourceStaticBroker
-		}
 		if s.Scale == 1 && k.Name != "retention.ms" {
-			return canonical(k.Type, *bv), src
+			return canonical(k.Type, *bv)
 		}
 		n, err := strconv.ParseInt(*bv, 10, 64)
 		if err != nil {
@@ -173,14 +170,14 @@ func (b *Broker) topicValue(k *keyDef, overrides map[string]string) (string, int
 		// KafkaConfig.logRetentionTimeMillis: any negative retention means
 		// unlimited, reported as -1.
 		if k.Name == "retention.ms" && n < 0 {
-			return "-1", src
+			return "-1"
 		}
-		return strconv.FormatInt(n*s.Scale, 10), src
+		return strconv.FormatInt(n*s.Scale, 10)
 	}
 	if k.Default == nil {
-		return "", SourceDefault
+		return ""
 	}
-	return *k.Default, SourceDefault
+	return *k.Default
 }
 
 // setField stores a parsed value into a struct field of a matching kind.
