@@ -83,7 +83,7 @@ func (b *Broker) DescribeTopic(overrides map[string]string, keys []string) []Ent
 func (b *Broker) DescribeBroker(keys []string) []Entry {
 	var out []Entry
 	for _, k := range selectKeys(brokerKeys, brokerIndex, keys) {
-		out = append(out, b.brokerEntry(k.Name, k, b.values[k.Name]))
+		out = append(out, b.brokerEntry(k.Name, k, clone(b.values[k.Name])))
 	}
 	want := map[string]bool{}
 	for _, k := range keys {
@@ -133,7 +133,7 @@ func (b *Broker) configSynonyms(name string, group []string, sensitive bool) []S
 	}
 	for _, g := range group {
 		if k := brokerIndex[g]; k != nil && k.Default != nil {
-			syns = append(syns, Synonym{Name: g, Value: hide(k.Default, sensitive), Source: SourceDefault})
+			syns = append(syns, Synonym{Name: g, Value: hide(clone(k.Default), sensitive), Source: SourceDefault})
 		}
 	}
 	for len(syns) > 0 && syns[0].Name != name {
@@ -165,6 +165,15 @@ func selectKeys(all []keyDef, idx map[string]*keyDef, keys []string) []*keyDef {
 }
 
 func strp(s string) *string { return &s }
+
+// clone copies a table string so callers cannot change the tables through
+// an Entry.
+func clone(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	return strp(*s)
+}
 
 func hide(s *string, sensitive bool) *string {
 	if sensitive {

@@ -11,7 +11,7 @@
 //     Adding a key is one row there, plus a tagged field on Broker or Topic if
 //     the server should read it as a typed value.
 //   - types.go: parsing and canonical printing of each Kafka type, validators.
-//   - properties.go: LoadFile (Java .properties syntax) and ParseSets.
+//   - properties.go: LoadFile (Java .properties syntax), ParseSets and Merge.
 //   - broker.go: NewBroker, which checks a merged property map against the
 //     table and reports every problem at once.
 //   - topic.go: ValidateTopicOverrides and ResolveTopic (override, then the
@@ -22,8 +22,8 @@
 // # How the server uses it
 //
 // internal/cli reads the properties file (LoadFile) and the --set flags
-// (ParseSets), merges them with --set winning, and calls NewBroker once at
-// start up. The resulting *Broker is immutable and safe for concurrent use by
+// (ParseSets), merges them with --set winning (Merge(file, sets)), and calls
+// NewBroker once at start up. The resulting *Broker is immutable and safe for concurrent use by
 // any number of goroutines. Topic overrides live in the metadata image; the
 // handlers call ValidateTopicOverrides on CreateTopics/AlterConfigs input and
 // ResolveTopic/DescribeTopic with the overrides stored for a topic.
