@@ -28,6 +28,15 @@
 // baseOffset and partitionLeaderEpoch sit outside the CRC, so the broker can
 // assign them in place without recomputing it.
 //
-// Nothing in this package keeps state; every function is safe for concurrent
+// The produce path calls [Validate] once per partition: it applies Kafka's
+// ProduceRequest.validateRecords, UnifiedLog.analyzeAndValidateRecords and
+// LogValidator rules, stamps LogAppendTime or the real max timestamp in place,
+// and recompresses when the topic's compression.type asks for another codec.
+// Its sentinels (see validate.go) map one-to-one to Kafka error codes in
+// internal/broker. [Compress] and [Decompress] speak the codecs as Java
+// clients do (snappy in xerial framing, LZ4 frames); decoders and buffers are
+// pooled, and decompression is capped against bombs. [Builder] writes batches.
+//
+// Nothing in this package keeps state apart from those pools; every function is safe for concurrent
 // use on distinct buffers.
 package record

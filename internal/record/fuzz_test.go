@@ -15,6 +15,7 @@ func FuzzValidate(f *testing.F) {
 		in := buildBatch(f, codec, 3, 20, NonIdempotent)
 		f.Add(in, uint8(0), int8(-1))
 		f.Add(in, uint8(1), int8((codec+1)%5))
+		f.Add(in, uint8(4), int8(-1))
 		f.Add(in[:len(in)-1], uint8(0), int8(-1))
 	}
 	f.Add(assemble(f, CodecNone, 2, append(rawRecord(0, 0, 1, 1, nil), rawRecord(0, 1, -1, 1, []byte{2, 2, 'a', 1, 0, 'b', 0})...)), uint8(0), int8(-1))
@@ -29,6 +30,12 @@ func FuzzValidate(f *testing.F) {
 			TargetCodec:          max(-1, target%5),
 			ProduceVersion:       11,
 			Compacted:            tsType&2 != 0,
+		}
+		if tsType&4 != 0 && len(in) >= HeaderSize {
+			// Fix the CRC so mutations reach the record checks.
+			if size := int64(Header(in).Length()) + LogOverhead; size >= HeaderSize && size <= int64(len(in)) {
+				Header(in[:size]).UpdateCRC()
+			}
 		}
 		res, err := Validate(in, o)
 		if err != nil {
