@@ -376,10 +376,14 @@ func setTimestamps(h Header, opts *ValidateOptions, maxTs int64) {
 }
 
 // rebuild writes a new batch with h's header fields and body (uncompressed
-// records) compressed with codec. The CRC is left for setTimestamps or the
-// caller: rebuild sets it too, so the result is valid as returned.
+// records) compressed with codec, and a valid CRC. The new buffer is the
+// caller's: one allocation per recompressed batch, none per record.
 func rebuild(h Header, body []byte, codec int8, level int) (Header, error) {
-	out := make([]byte, HeaderSize, HeaderSize+len(body)/2+64)
+	est := len(body)/2 + 64
+	if codec == CodecNone {
+		est = len(body)
+	}
+	out := make([]byte, HeaderSize, HeaderSize+est)
 	copy(out, h[:HeaderSize])
 	out, err := Compress(codec, level, out, body)
 	if err != nil {
