@@ -83,12 +83,9 @@ func openSegment(dir string, base int64, cfg *Config, active, create bool, now t
 		return nil, false, err
 	}
 	s.size.Store(st.Size())
-	if create && cfg.Preallocate {
-		// Kafka's preallocate reserves the whole segment; we reserve and
-		// trim on roll. A failure only costs the optimisation.
-		_ = s.log.Truncate(cfg.SegmentBytes)
-		_ = s.log.Truncate(0)
-	}
+	// NOTE: Config.Preallocate is accepted but not acted on yet: Kafka
+	// preallocates segment.bytes and trims on roll, which needs fallocate and
+	// a recovery that ignores the zero tail (recovery already cuts it).
 	if !create {
 		s.created = st.ModTime()
 	}
