@@ -1,0 +1,283 @@
+package broker
+
+// Fetch, versions 0-17.
+//
+// A fetch reads whole batches from each requested partition at its fetch
+// offset, never past the high watermark (read_uncommitted) or the last
+// stable offset (read_committed, v4+; equal to the high watermark until
+// transactions exist). Limits: PartitionMaxBytes per partition and MaxBytes
+// (v3+) per response, except that the first partition with data always
+// returns at least one whole batch even if it is larger (KIP-74), so a
+// consumer can never get stuck behind a big batch.
+//
+// Long poll: if fewer than MinBytes are ready, the request waits up to
+// MaxWaitMillis, woken by every append to a partition it reads (a waiter
+// registered with each partition, Kafka's delayed-fetch purgatory). Errors
+// answer at once.
+//
+// v7+ may use incremental fetch sessions (KIP-227, fetch_session.go). v9+
+// carries CurrentLeaderEpoch for fencing (KIP-320): older than ours is
+// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. v11+ carries the client
+// rack (KIP-392; with one replica the preferred read replica is always the
+// leader, reported as -1). v12+ is flexible; v13+ names topics by id
+// (KIP-516). v15+ moves the replica id into ReplicaState; v16-17 add KRaft
+// details no consumer uses.
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/replica"
+	"github.com/samsa-io/samsa/internal/storage"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.Fetch, 0, 17, handleFetch) }
+
+// fetchRead is what one pass over the partitions produced.
+type fetchRead struct {
+	part    *cachedPartition
+	p       *replica.Partition
+	err     int16
+	records []byte
+	hw      int64
+	lso     int64
+	start   int64
+}
+
+func handleFetch(ctx context.Context, b *Broker, _ *protocol.Conn, _ protocol.RequestHeader, req *kmsg.FetchRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	now := time.Now()
+	im := b.meta.Image()
+
+	// Resolve the request's partitions (names from ids on v13+).
+	var reqParts []cachedPartition
+	for _, rt := range req.Topics {
+		name := rt.Topic
+		if req.Version >= 13 {
+			if t := im.TopicByID(rt.TopicID); t != nil {
+				name = t.Name
+			} else {
+				name = ""
+			}
+		}
+		for _, rp := range rt.Partitions {
+			reqParts = append(reqParts, cachedPartition{
+				partKey: partKey{topic: name, partition: rp.Partition}, topicID: rt.TopicID,
+				fetchOffset: rp.FetchOffset, maxBytes: rp.PartitionMaxBytes,
+				currentLeaderEpoch: rp.CurrentLeaderEpoch,
+			})
+		}
+	}
+
+	// Session handling (KIP-227).
+	var sess *fetchSession
+	incremental := false
+	const finalEpoch = -1
+	if req.Version >= 7 {
+		switch {
+		case req.SessionID == 0 && req.SessionEpoch == 0:
+			sess = b.sessions.create(now)
+		case req.SessionID != 0 && req.SessionEpoch == finalEpoch:
+			b.sessions.remove(req.SessionID)
+		case req.SessionID != 0 && req.SessionEpoch == 0:
+			b.sessions.remove(req.SessionID)
+			sess = b.sessions.create(now)
+		case req.SessionID != 0:
+			sess = b.sessions.get(req.SessionID)
+			if sess == nil {
+				resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+				return resp, nil
+			}
+			incremental = true
+		case req.SessionEpoch != finalEpoch:
+			// A non-zero epoch without a session id.
+			resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+			return resp, nil
+		}
+	}
+	var parts []*cachedPartition
+	if sess != nil {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		if incremental && req.SessionEpoch != sess.epoch {
+			resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+			return resp, nil
+		}
+		for _, cp := range reqParts {
+			sess.upsert(cp)
+		}
+		for _, ft := range req.ForgottenTopics {
+			name := ft.Topic
+			if req.Version >= 13 {
+				if t := im.TopicByID(ft.TopicID); t != nil {
+					name = t.Name
+				}
+			}
+			for _, p := range ft.Partitions {
+				sess.forget(partKey{topic: name, partition: p})
+			}
+		}
+		sess.epoch++
+		if sess.epoch < 0 {
+			sess.epoch = 1
+		}
+		parts = sess.parts
+		resp.SessionID = sess.id
+	} else {
+		parts = make([]*cachedPartition, len(reqParts))
+		for i := range reqParts {
+			reqParts[i].hw, reqParts[i].lso, reqParts[i].logStart = -1, -1, -1
+			parts[i] = &reqParts[i]
+		}
+	}
+
+	maxBytes := int(req.MaxBytes)
+	if req.Version < 3 || maxBytes <= 0 {
+		maxBytes = math.MaxInt32
+	}
+	readCommitted := req.Version >= 4 && req.IsolationLevel == 1
+	maxWait := time.Duration(req.MaxWaitMillis) * time.Millisecond
+	deadline := now.Add(maxWait)
+
+	reads := make([]fetchRead, len(parts))
+	var waiter *replica.Waiter
+	var timer *time.Timer
+	defer func() {
+		if waiter != nil {
+			waiter.Close()
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		total, failed := b.fetchOnce(parts, reads, maxBytes, readCommitted)
+		if failed || total >= int(req.MinBytes) || maxWait <= 0 || ctx.Err() != nil {
+			break
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		if waiter == nil {
+			ps := make([]*replica.Partition, 0, len(reads))
+			for i := range reads {
+				if reads[i].p != nil {
+					ps = append(ps, reads[i].p)
+				}
+			}
+			waiter = replica.NewWaiter(ps)
+			timer = time.NewTimer(left)
+			// An append may have landed between the read and registering.
+			if total2, _ := b.fetchOnce(parts, reads, maxBytes, readCommitted); total2 >= int(req.MinBytes) {
+				break
+			}
+		} else {
+			timer.Reset(left)
+		}
+		select {
+		case <-waiter.C():
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+	}
+
+	// Build the response; an incremental one carries only what changed.
+	var cur *kmsg.FetchResponseTopic
+	for i := range reads {
+		r := &reads[i]
+		cp := r.part
+		if incremental && r.err == 0 && len(r.records) == 0 &&
+			r.hw == cp.hw && r.lso == cp.lso && r.start == cp.logStart {
+			continue
+		}
+		cp.hw, cp.lso, cp.logStart = r.hw, r.lso, r.start
+		if cur == nil || cur.Topic != cp.topic || (req.Version >= 13 && cur.TopicID != cp.topicID) {
+			resp.Topics = append(resp.Topics, kmsg.FetchResponseTopic{Topic: cp.topic, TopicID: cp.topicID})
+			cur = &resp.Topics[len(resp.Topics)-1]
+		}
+		rp := kmsg.NewFetchResponseTopicPartition()
+		rp.Partition = cp.partition
+		rp.ErrorCode = r.err
+		rp.HighWatermark = r.hw
+		rp.LastStableOffset = r.lso
+		rp.LogStartOffset = r.start
+		rp.PreferredReadReplica = -1
+		rp.RecordBatches = r.records
+		if rp.RecordBatches == nil {
+			// Kafka always sends a (possibly empty) record set; librdkafka
+			// rejects a null one.
+			rp.RecordBatches = []byte{}
+		}
+		cur.Partitions = append(cur.Partitions, rp)
+	}
+	if sess != nil {
+		b.sessions.touch(sess, time.Now())
+	}
+	return resp, nil
+}
+
+// fetchOnce reads every partition once into reads. It reports the bytes
+// read and whether any partition failed (failures answer at once).
+func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, maxBytes int, readCommitted bool) (total int, failed bool) {
+	minOne := true
+	for i, cp := range parts {
+		r := &reads[i]
+		*r = fetchRead{part: cp, hw: -1, lso: -1, start: -1}
+		if cp.topic == "" {
+			r.err = kerr.UnknownTopicID.Code
+			failed = true
+			continue
+		}
+		p := b.replicas.Partition(cp.topic, cp.partition)
+		if p == nil {
+			r.err = kerr.UnknownTopicOrPartition.Code
+			failed = true
+			continue
+		}
+		r.p = p
+		r.hw, r.lso, r.start = p.HighWatermark(), p.LastStableOffset(), p.LogStartOffset()
+		if e := cp.currentLeaderEpoch; e >= 0 {
+			if cur := p.LeaderEpoch(); e < cur {
+				r.err = kerr.FencedLeaderEpoch.Code
+				failed = true
+				continue
+			} else if e > cur {
+				r.err = kerr.UnknownLeaderEpoch.Code
+				failed = true
+				continue
+			}
+		}
+		limit := min(int(cp.maxBytes), maxBytes-total)
+		if limit <= 0 && !minOne {
+			continue
+		}
+		upTo := r.hw
+		if readCommitted {
+			upTo = r.lso
+		}
+		var err error
+		if cp.fetchOffset > upTo && cp.fetchOffset <= p.LogEndOffset() {
+			continue // between the high watermark and the log end: nothing yet
+		}
+		r.records, err = p.Read(cp.fetchOffset, max(limit, 0), minOne)
+		if err != nil {
+			r.err = errorCode(err)
+			if !errors.Is(err, storage.ErrOffsetOutOfRange) {
+				b.log.Error("fetch read failed", "topic", cp.topic, "partition", cp.partition, "err", err)
+			}
+			failed = true
+			continue
+		}
+		if len(r.records) > 0 {
+			total += len(r.records)
+			minOne = false
+		}
+	}
+	return total, failed
+}

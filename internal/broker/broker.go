@@ -1,0 +1,225 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/replica"
+	"github.com/samsa-io/samsa/internal/storage"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Broker is one samsa broker.
+type Broker struct {
+	cfg      *config.Broker
+	log      *slog.Logger
+	nodeID   int32
+	dataDirs []*dataDir
+	meta     *metadata.Store
+	replicas *replica.Manager
+	server   *protocol.Server
+	sessions *fetchSessions
+	pids     *producerIDs
+
+	mu        sync.Mutex
+	endpoints map[string]endpoint // listener name -> advertised host/port
+	closed    bool
+}
+
+type endpoint struct {
+	host string
+	port int32
+}
+
+// New prepares a broker: it checks and locks the log dirs, loads metadata
+// and opens (recovering if needed) every partition. It does not listen yet.
+func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (b *Broker, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b = &Broker{cfg: cfg, log: log.With("component", "broker", "node_id", cfg.NodeID), nodeID: cfg.NodeID,
+		endpoints: map[string]endpoint{}}
+	defer func() {
+		if err != nil {
+			b.unlockDirs()
+		}
+	}()
+	clusterID, err := b.prepareDirs()
+	if err != nil {
+		return nil, err
+	}
+	if b.meta, err = metadata.Open(b.dataDirs[0].path, clusterID); err != nil {
+		return nil, err
+	}
+	b.pids = newProducerIDs(b.meta)
+	dirs := make([]*storage.Dir, 0, len(b.dataDirs))
+	for _, d := range b.dataDirs {
+		sd, err := storage.OpenDir(d.path, log)
+		if err != nil {
+			return nil, fmt.Errorf("open log dir %s: %w", d.path, err)
+		}
+		dirs = append(dirs, sd)
+	}
+	iv := replica.Intervals{
+		Retention:  msDuration(cfg.LogRetentionCheckIntervalMs),
+		Flush:      msDuration(cfg.LogFlushSchedulerIntervalMs),
+		Checkpoint: msDuration(cfg.LogFlushOffsetCheckpointIntervalMs),
+	}
+	sopts := storage.Options{Logger: log, ProducerIDExpiration: msDuration(cfg.ProducerIDExpirationMs)}
+	if b.replicas, err = replica.NewManager(dirs, iv, sopts, log); err != nil {
+		return nil, err
+	}
+	if err := b.openPartitions(); err != nil {
+		b.replicas.Close()
+		return nil, err
+	}
+	slots, _ := cfg.Get("max.incremental.fetch.session.cache.slots")
+	n, _ := strconv.Atoi(slots)
+	b.sessions = newFetchSessions(n)
+	b.server = protocol.NewServer(protocol.Config{
+		MaxRequestBytes: cfg.SocketRequestMaxBytes,
+		IdleTimeout:     msDuration(cfg.ConnectionsMaxIdleMs),
+		SendBuffer:      int(cfg.SocketSendBufferBytes),
+		ReceiveBuffer:   int(cfg.SocketReceiveBufferBytes),
+	}, b, log, protocol.NewMetrics(reg))
+	return b, nil
+}
+
+// openPartitions opens the log of every partition in the metadata image and
+// deletes partition folders of topics that no longer exist (a crash between
+// deleting a topic and removing its files).
+func (b *Broker) openPartitions() error {
+	im := b.meta.Image()
+	var orphans []replica.TopicPartition
+	for _, tp := range b.replicas.OnDisk() {
+		t := im.Topic(tp.Topic)
+		if t == nil || tp.Partition >= t.Partitions {
+			orphans = append(orphans, tp)
+		}
+	}
+	if len(orphans) > 0 {
+		b.log.Warn("deleting partition folders of topics that no longer exist", "partitions", len(orphans))
+		if err := b.replicas.DeletePartitions(orphans); err != nil {
+			return err
+		}
+	}
+	for _, name := range im.TopicNames() {
+		t := im.Topic(name)
+		cfg := b.cfg.ResolveTopic(t.Configs)
+		for i := int32(0); i < t.Partitions; i++ {
+			if _, err := b.replicas.OpenPartition(name, i, t.ID, &cfg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Start opens every configured listener and starts background work.
+func (b *Broker) Start() error {
+	for _, l := range b.cfg.Listeners {
+		if b.isControllerListener(l.Name) {
+			continue
+		}
+		addr, err := b.server.Listen(l.Name, net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+		if err != nil {
+			return err
+		}
+		ep := endpoint{host: l.Host, port: int32(addr.(*net.TCPAddr).Port)}
+		for _, a := range b.cfg.AdvertisedListeners {
+			if a.Name == l.Name {
+				ep.host = a.Host
+				if a.Port != 0 {
+					ep.port = int32(a.Port)
+				}
+			}
+		}
+		if ep.host == "" || ep.host == "0.0.0.0" || ep.host == "::" {
+			// Listening on every interface without an advertised host: tell
+			// clients the canonical loopback name rather than an address
+			// they cannot dial.
+			ep.host = "localhost"
+		}
+		b.mu.Lock()
+		b.endpoints[l.Name] = ep
+		b.mu.Unlock()
+		b.log.Info("listening for Kafka clients", "listener", l.Name, "address", addr.String(),
+			"advertised", net.JoinHostPort(ep.host, strconv.Itoa(int(ep.port))))
+	}
+	b.replicas.Start()
+	return nil
+}
+
+func (b *Broker) isControllerListener(name string) bool {
+	for _, n := range b.cfg.ControllerListenerNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Addr returns the bound address of the named listener ("" for the first).
+func (b *Broker) Addr(listener string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if listener == "" && len(b.cfg.Listeners) > 0 {
+		listener = b.cfg.Listeners[0].Name
+	}
+	ep, ok := b.endpoints[listener]
+	if !ok {
+		return ""
+	}
+	return net.JoinHostPort(ep.host, strconv.Itoa(int(ep.port)))
+}
+
+// endpointFor returns the advertised endpoint of the listener a client used.
+func (b *Broker) endpointFor(c *protocol.Conn) endpoint {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.endpoints[c.Listener]
+}
+
+// ClusterID returns the cluster id from meta.properties.
+func (b *Broker) ClusterID() string { return b.meta.Image().ClusterID }
+
+// Close shuts the broker down: no new requests, in-flight ones finish, logs
+// are flushed and closed cleanly.
+func (b *Broker) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.mu.Unlock()
+	var errs []error
+	if err := b.server.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("close network: %w", err))
+	}
+	if err := b.replicas.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close logs: %w", err))
+	}
+	b.unlockDirs()
+	return errors.Join(errs...)
+}
+
+// Replicas exposes the partition manager (tests and admin tooling).
+func (b *Broker) Replicas() *replica.Manager { return b.replicas }
+
+// Metadata exposes the metadata store (tests and admin tooling).
+func (b *Broker) Metadata() *metadata.Store { return b.meta }
+
+var _ protocol.Handler = (*Broker)(nil)
+
+// respVersion is a helper for handlers building responses.
+func respVersion(req kmsg.Request) int16 { return req.GetVersion() }

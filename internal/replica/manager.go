@@ -1,0 +1,284 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/storage"
+)
+
+// TopicPartition names a partition.
+type TopicPartition = storage.TopicPartition
+
+// Intervals of the manager's background work (Kafka's log.*.interval.ms).
+type Intervals struct {
+	Retention  time.Duration // log.retention.check.interval.ms
+	Flush      time.Duration // log.flush.scheduler.interval.ms
+	Checkpoint time.Duration // log.flush.offset.checkpoint.interval.ms
+}
+
+// Manager owns the partitions hosted by this broker.
+type Manager struct {
+	dirs      []*storage.Dir
+	log       *slog.Logger
+	intervals Intervals
+	opts      storage.Options
+
+	mu      sync.RWMutex
+	parts   map[TopicPartition]*Partition
+	topics  map[string][]*Partition // by topic, index = partition
+	located map[TopicPartition]*storage.Dir
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// NewManager returns a manager over the given log dirs. It learns where
+// existing partitions live; OpenPartition then opens them.
+func NewManager(dirs []*storage.Dir, iv Intervals, opts storage.Options, log *slog.Logger) (*Manager, error) {
+	m := &Manager{dirs: dirs, log: log.With("component", "replica-manager"), intervals: iv, opts: opts,
+		parts: map[TopicPartition]*Partition{}, topics: map[string][]*Partition{},
+		located: map[TopicPartition]*storage.Dir{}, stop: make(chan struct{})}
+	for _, d := range dirs {
+		tps, err := d.Partitions()
+		if err != nil {
+			return nil, fmt.Errorf("list partitions in %s: %w", d.Path(), err)
+		}
+		for _, tp := range tps {
+			if other := m.located[tp]; other != nil {
+				return nil, fmt.Errorf("partition %s-%d exists in two log dirs, %s and %s; remove one", tp.Topic, tp.Partition, other.Path(), d.Path())
+			}
+			m.located[tp] = d
+		}
+	}
+	return m, nil
+}
+
+// OnDisk lists partitions found in the log dirs at start.
+func (m *Manager) OnDisk() []TopicPartition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]TopicPartition, 0, len(m.located))
+	for tp := range m.located {
+		out = append(out, tp)
+	}
+	return out
+}
+
+// pickDir places a new partition in the log dir with the fewest partitions,
+// as Kafka does.
+func (m *Manager) pickDir() *storage.Dir {
+	count := map[*storage.Dir]int{}
+	for _, d := range m.located {
+		count[d]++
+	}
+	best := m.dirs[0]
+	for _, d := range m.dirs[1:] {
+		if count[d] < count[best] {
+			best = d
+		}
+	}
+	return best
+}
+
+// OpenPartition opens (creating if needed) the log of a partition.
+func (m *Manager) OpenPartition(topic string, index int32, id [16]byte, cfg *config.Topic) (*Partition, error) {
+	tp := TopicPartition{Topic: topic, Partition: index}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.parts[tp]; p != nil {
+		return p, nil
+	}
+	d := m.located[tp]
+	if d == nil {
+		d = m.pickDir()
+	}
+	opts := m.opts
+	opts.TopicID = id
+	l, err := d.OpenLog(topic, index, StorageConfig(cfg), opts)
+	if err != nil {
+		return nil, fmt.Errorf("open log %s-%d: %w", topic, index, err)
+	}
+	m.located[tp] = d
+	p := newPartition(topic, index, id, l, cfg)
+	m.parts[tp] = p
+	ps := m.topics[topic]
+	for int(index) >= len(ps) {
+		ps = append(ps, nil)
+	}
+	ps[index] = p
+	m.topics[topic] = ps
+	return p, nil
+}
+
+// Partition returns a hosted partition, or nil.
+func (m *Manager) Partition(topic string, index int32) *Partition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	ps := m.topics[topic]
+	if index < 0 || int(index) >= len(ps) {
+		return nil
+	}
+	return ps[index]
+}
+
+// TopicPartitions returns the hosted partitions of a topic in order.
+func (m *Manager) TopicPartitions(topic string) []*Partition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return append([]*Partition(nil), m.topics[topic]...)
+}
+
+// SetTopicConfig applies a changed topic config to its partitions.
+func (m *Manager) SetTopicConfig(topic string, cfg *config.Topic) {
+	for _, p := range m.TopicPartitions(topic) {
+		if p != nil {
+			p.setConfig(cfg)
+		}
+	}
+}
+
+// DeletePartitions closes and deletes logs of tps that are hosted or on disk.
+func (m *Manager) DeletePartitions(tps []TopicPartition) error {
+	var errs []error
+	for _, tp := range tps {
+		m.mu.Lock()
+		p := m.parts[tp]
+		delete(m.parts, tp)
+		delete(m.located, tp)
+		if ps := m.topics[tp.Topic]; int(tp.Partition) < len(ps) {
+			ps[tp.Partition] = nil
+			empty := true
+			for _, q := range ps {
+				empty = empty && q == nil
+			}
+			if empty {
+				delete(m.topics, tp.Topic)
+			}
+		}
+		m.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		p.notify() // fetches waiting on it re-check and see it is gone
+		for _, d := range m.dirs {
+			if d.Path() == dirOf(p) {
+				if err := d.DeleteLog(p.log); err != nil {
+					errs = append(errs, fmt.Errorf("delete %s-%d: %w", tp.Topic, tp.Partition, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func dirOf(p *Partition) string {
+	d := p.log.Dir()
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i] == '/' {
+			return d[:i]
+		}
+	}
+	return "."
+}
+
+// All returns every hosted partition.
+func (m *Manager) All() []*Partition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*Partition, 0, len(m.parts))
+	for _, p := range m.parts {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Dirs returns the log dirs.
+func (m *Manager) Dirs() []*storage.Dir { return m.dirs }
+
+// Start runs retention, flush and checkpoint work in the background.
+func (m *Manager) Start() {
+	m.wg.Add(1)
+	go m.background()
+}
+
+func (m *Manager) background() {
+	defer m.wg.Done()
+	retention := time.NewTicker(sane(m.intervals.Retention, 5*time.Minute))
+	// Kafka's log.flush.scheduler.interval.ms defaults to "never", which
+	// also silently disables a topic's flush.ms. We check at least every
+	// second, so flush.ms works on its own; MaybeFlush is a cheap compare.
+	flush := time.NewTicker(min(sane(m.intervals.Flush, time.Second), time.Second))
+	checkpoint := time.NewTicker(sane(m.intervals.Checkpoint, time.Minute))
+	defer retention.Stop()
+	defer flush.Stop()
+	defer checkpoint.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-retention.C:
+			m.EnforceRetention()
+		case <-flush.C:
+			for _, p := range m.All() {
+				if err := p.log.MaybeFlush(); err != nil {
+					m.log.Error("flush failed", "topic", p.Topic, "partition", p.Index, "err", err)
+				}
+			}
+		case <-checkpoint.C:
+			for _, d := range m.dirs {
+				if err := d.Checkpoint(); err != nil {
+					m.log.Error("checkpoint failed", "dir", d.Path(), "err", err)
+				}
+			}
+		}
+	}
+}
+
+// sane replaces intervals that are zero, negative or overflowed (Kafka's
+// Long.MAX_VALUE "never" becomes a negative Duration) with def, and caps
+// the rest at a day.
+func sane(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return min(d, 24*time.Hour)
+}
+
+// EnforceRetention applies retention to every partition now.
+func (m *Manager) EnforceRetention() {
+	for _, p := range m.All() {
+		n, err := p.log.EnforceRetention()
+		if err != nil {
+			m.log.Error("retention failed", "topic", p.Topic, "partition", p.Index, "err", err)
+			continue
+		}
+		if n > 0 {
+			m.log.Info("deleted segments past retention", "topic", p.Topic, "partition", p.Index,
+				"segments", n, "log_start_offset", p.log.LogStartOffset())
+		}
+	}
+}
+
+// Close stops background work and closes every log dir (flushing logs and
+// writing the clean-shutdown marker).
+func (m *Manager) Close() error {
+	close(m.stop)
+	m.wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for _, p := range m.parts {
+		p.notify()
+	}
+	for _, d := range m.dirs {
+		if err := d.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

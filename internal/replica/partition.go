@@ -1,0 +1,210 @@
+package replica
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/storage"
+)
+
+// Partition is one partition hosted by this broker.
+type Partition struct {
+	Topic   string
+	Index   int32
+	TopicID [16]byte
+
+	log         *storage.Log
+	cfg         atomic.Pointer[config.Topic]
+	leaderEpoch atomic.Int32
+	hw          atomic.Int64
+
+	mu      sync.Mutex
+	waiters map[*Waiter]struct{}
+}
+
+func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg *config.Topic) *Partition {
+	p := &Partition{Topic: topic, Index: index, TopicID: id, log: log, waiters: map[*Waiter]struct{}{}}
+	p.cfg.Store(cfg)
+	p.hw.Store(log.LogEndOffset())
+	return p
+}
+
+// Log returns the partition's log.
+func (p *Partition) Log() *storage.Log { return p.log }
+
+// Config returns the partition's current topic config.
+func (p *Partition) Config() *config.Topic { return p.cfg.Load() }
+
+// LeaderEpoch is the current leader epoch.
+func (p *Partition) LeaderEpoch() int32 { return p.leaderEpoch.Load() }
+
+// HighWatermark is the offset below which records are committed.
+func (p *Partition) HighWatermark() int64 { return p.hw.Load() }
+
+// LogStartOffset is the first offset still in the log.
+func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }
+
+// LogEndOffset is the offset the next record will get.
+func (p *Partition) LogEndOffset() int64 { return p.log.LogEndOffset() }
+
+// LastStableOffset equals the high watermark until transactions exist.
+func (p *Partition) LastStableOffset() int64 { return p.hw.Load() }
+
+func (p *Partition) setConfig(cfg *config.Topic) {
+	p.cfg.Store(cfg)
+	p.log.SetConfig(StorageConfig(cfg))
+}
+
+// AppendResult describes a successful produce to one partition.
+type AppendResult struct {
+	BaseOffset     int64
+	LogAppendTime  int64 // -1 for CreateTime topics
+	LogStartOffset int64
+}
+
+// AppendRecords validates the records of one partition of a Produce request
+// and appends them as leader. records is modified in place (offsets, leader
+// epoch) unless the batch is recompressed.
+func (p *Partition) AppendRecords(records []byte, produceVersion int16) (AppendResult, error) {
+	cfg := p.cfg.Load()
+	now := time.Now().UnixMilli()
+	opts := record.ValidateOptions{
+		Now:                  now,
+		TimestampType:        record.TimestampCreateTime,
+		TimestampBeforeMaxMs: cfg.MessageTimestampBeforeMaxMs,
+		TimestampAfterMaxMs:  cfg.MessageTimestampAfterMaxMs,
+		MaxMessageBytes:      int(cfg.MaxMessageBytes),
+		TargetCodec:          targetCodec(cfg.CompressionType),
+		TargetLevel:          targetLevel(cfg),
+		ProduceVersion:       produceVersion,
+		Compacted:            cfg.Compacted(),
+	}
+	if cfg.MessageTimestampType == "LogAppendTime" {
+		opts.TimestampType = record.TimestampLogAppend
+	}
+	res, err := record.Validate(records, opts)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	info, err := p.log.AppendAsLeader(res.Batch, p.leaderEpoch.Load(), res.LogAppendTime)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if !info.Duplicate {
+		p.advanceHighWatermark(p.log.LogEndOffset())
+	}
+	return AppendResult{BaseOffset: info.FirstOffset, LogAppendTime: res.LogAppendTime, LogStartOffset: info.LogStartOffset}, nil
+}
+
+// advanceHighWatermark moves the HW forward (never back) and wakes waiters.
+func (p *Partition) advanceHighWatermark(hw int64) {
+	for {
+		cur := p.hw.Load()
+		if hw <= cur {
+			return
+		}
+		if p.hw.CompareAndSwap(cur, hw) {
+			break
+		}
+	}
+	p.notify()
+}
+
+func (p *Partition) notify() {
+	p.mu.Lock()
+	for w := range p.waiters {
+		w.wake()
+	}
+	p.mu.Unlock()
+}
+
+// targetCodec maps compression.type to a codec, or -1 for "producer".
+func targetCodec(t string) int8 {
+	switch t {
+	case "uncompressed":
+		return record.CodecNone
+	case "gzip":
+		return record.CodecGzip
+	case "snappy":
+		return record.CodecSnappy
+	case "lz4":
+		return record.CodecLZ4
+	case "zstd":
+		return record.CodecZstd
+	}
+	return -1
+}
+
+func targetLevel(cfg *config.Topic) int {
+	switch cfg.CompressionType {
+	case "gzip":
+		return cfg.CompressionGzipLevel
+	case "lz4":
+		return cfg.CompressionLz4Level
+	case "zstd":
+		return cfg.CompressionZstdLevel
+	}
+	return 0
+}
+
+// Read returns whole batches from offset up to maxBytes, never past the high
+// watermark (or, for a follower or a debug reader, the log end).
+func (p *Partition) Read(offset int64, maxBytes int, minOneBatch bool) ([]byte, error) {
+	return p.log.Read(offset, maxBytes, p.hw.Load(), minOneBatch)
+}
+
+// Waiter lets a fetch sleep until any of several partitions gets data.
+type Waiter struct {
+	c     chan struct{}
+	parts []*Partition
+}
+
+// NewWaiter returns a waiter registered with parts. Call Close when done.
+func NewWaiter(parts []*Partition) *Waiter {
+	w := &Waiter{c: make(chan struct{}, 1), parts: parts}
+	for _, p := range parts {
+		p.mu.Lock()
+		p.waiters[w] = struct{}{}
+		p.mu.Unlock()
+	}
+	return w
+}
+
+// C is signalled after an append to any registered partition.
+func (w *Waiter) C() <-chan struct{} { return w.c }
+
+func (w *Waiter) wake() {
+	select {
+	case w.c <- struct{}{}:
+	default:
+	}
+}
+
+// Close unregisters the waiter.
+func (w *Waiter) Close() {
+	for _, p := range w.parts {
+		p.mu.Lock()
+		delete(p.waiters, w)
+		p.mu.Unlock()
+	}
+}
+
+// StorageConfig converts topic configs to the log's settings.
+func StorageConfig(t *config.Topic) storage.Config {
+	return storage.Config{
+		SegmentBytes:          int64(t.SegmentBytes),
+		SegmentMs:             t.SegmentMs,
+		SegmentJitterMs:       t.SegmentJitterMs,
+		SegmentIndexBytes:     t.SegmentIndexBytes,
+		IndexIntervalBytes:    t.IndexIntervalBytes,
+		RetentionMs:           t.RetentionMs,
+		RetentionBytes:        t.RetentionBytes,
+		FlushIntervalMessages: t.FlushMessages,
+		FlushIntervalMs:       t.FlushMs,
+		FileDeleteDelayMs:     t.FileDeleteDelayMs,
+		Preallocate:           t.Preallocate,
+	}
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs samsa's whole test suite on a machine that has Go. It first installs
+# what the cross-client tests drive (Debian packages kcat, python3-kafka and
+# python3-confluent-kafka) if they are missing, then vets and tests.
+#
+#   ./scripts/test.sh            everything
+#   ./scripts/test.sh -run Kcat  extra arguments go to `go test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
+/usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || need+=(python3-kafka)
+/usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || need+=(python3-confluent-kafka)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing test dependencies: ${need[*]}"
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "go vet ./..."
+go vet ./...
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed on: $unformatted" >&2
+	exit 1
+fi
+echo "go test ./..."
+go test -count=1 -timeout 20m "$@" ./...
