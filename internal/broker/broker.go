@@ -42,11 +42,11 @@ type endpoint struct {
 
 // New prepares a broker: it checks and locks the log dirs, loads metadata
 // and opens (recovering if needed) every partition. It does not listen yet.
-func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (b *Broker, err error) {
+func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Broker, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b = &Broker{cfg: cfg, log: log.With("component", "broker", "node_id", cfg.NodeID), nodeID: cfg.NodeID,
+	b := &Broker{cfg: cfg, log: log.With("component", "broker", "node_id", cfg.NodeID), nodeID: cfg.NodeID,
 		endpoints: map[string]endpoint{}}
 	defer func() {
 		if err != nil {
