@@ -19,6 +19,8 @@ var errorCodes = []struct {
 	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{storage.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{storage.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{storage.ErrBatchTooLarge, kerr.RecordListTooLarge},
+	{storage.ErrInvalidBatch, kerr.CorruptMessage},
 	{record.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
 	{record.ErrUnsupportedCompressionType, kerr.UnsupportedCompressionType},
 	{record.ErrMessageTooLarge, kerr.MessageTooLarge},

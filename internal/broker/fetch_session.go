@@ -121,7 +121,9 @@ func (fs *fetchSessions) create(now time.Time) *fetchSession {
 	for id == 0 || fs.sessions[id] != nil {
 		id = rand.Int32() // ids are positive and never 0 (0 means "no session")
 	}
-	s := &fetchSession{id: id, epoch: 1, index: map[partKey]*cachedPartition{}, lastUsed: now}
+	// Epoch 0: the fetch creating the session bumps it, so the first
+	// incremental request carries epoch 1 (KIP-227).
+	s := &fetchSession{id: id, epoch: 0, index: map[partKey]*cachedPartition{}, lastUsed: now}
 	fs.sessions[id] = s
 	return s
 }
