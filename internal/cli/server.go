@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +31,7 @@ func newServerCmd() *cobra.Command {
 		sets       []string
 		logLevel   string
 		logFormat  string
+		pprofAddr  string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -74,6 +78,13 @@ are flushed and closed. A second signal exits at once.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
+			if pprofAddr != "" {
+				stop, err := servePprof(pprofAddr, log)
+				if err != nil {
+					return usagef("--pprof: %v", err)
+				}
+				defer stop()
+			}
 			return runServer(cmd.Context(), cfg, log)
 		},
 	}
@@ -81,6 +92,7 @@ are flushed and closed. A second signal exits at once.`,
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "set a config key, key=value (repeatable; wins over --config)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's net/http/pprof on this address, e.g. 127.0.0.1:6060 (profiling; off by default)")
 	return cmd
 }
 
@@ -97,6 +109,26 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("invalid --log-format %q (want text or json)", format)
+}
+
+// servePprof serves the runtime profiles (/debug/pprof/) on addr until stop
+// is called. It has its own mux, so nothing else is ever exposed on it, and
+// is meant for loopback addresses: the profiles reveal internals.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("serving pprof", "address", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }
 
 // version is the module version when built with module info.

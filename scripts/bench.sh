@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# bench.sh runs `samsa bench` against samsa (writing to a data dir under
+# /tmp) and against franz-go's in-memory kfake (tools/kfakepeer) in one run,
+# and prints a markdown table with both side by side. See docs/benchmarks.md.
+#
+# Every load is bounded in records (and by --timeout); servers listen on
+# loopback only and are stopped at the end, also on Ctrl-C.
+#
+#   scripts/bench.sh                    # defaults below
+#   RECORDS=100000 scripts/bench.sh     # a quicker run
+#   TARGETS=samsa scripts/bench.sh      # one server only
+#   PPROF=127.0.0.1:6060 TARGETS=samsa scripts/bench.sh   # samsa serves pprof meanwhile
+#
+# Broker CPU per record: utime+stime of the server process from
+# /proc/<pid>/stat before and after each case, divided by the records of the
+# case. The clock tick is 10 ms, so use enough records (100k+ at 1 KiB).
+set -euo pipefail
+
+RECORDS=${RECORDS:-200000}           # records per produce and consume case
+RATE=${RATE:-20000}                  # the steady-rate latency case: records/s
+RATE_RECORDS=${RATE_RECORDS:-100000} # ... and its records (5 s at 20k/s)
+SIZE=${SIZE:-1024}                   # value bytes
+PARTITIONS=${PARTITIONS:-"1 6"}
+CODECS=${CODECS:-"none lz4"}
+TARGETS=${TARGETS:-"samsa kfake"}
+SAMSA_PORT=${SAMSA_PORT:-19192}
+KFAKE_PORT=${KFAKE_PORT:-19092}
+PPROF=${PPROF:-}
+
+cd "$(dirname "$0")/.."
+work=$(mktemp -d /tmp/samsa-bench.XXXXXX)
+server_pid=
+cleanup() {
+	if [[ -n $server_pid ]]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building samsa and kfakepeer into $work" >&2
+go build -o "$work/samsa" ./cmd/samsa
+go build -o "$work/kfakepeer" ./tools/kfakepeer
+bin=$work/samsa
+tick=$(getconf CLK_TCK)
+
+# cpu_ticks prints utime+stime of pid in clock ticks. The command name in
+# field 2 has no spaces for our binaries, so plain field splitting works.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+wait_port() {
+	for _ in $(seq 100); do
+		if (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	echo "server on port $1 did not come up" >&2
+	return 1
+}
+
+start_server() { # name
+	case $1 in
+	samsa)
+		port=$SAMSA_PORT
+		local extra=()
+		[[ -n $PPROF ]] && extra=(--pprof "$PPROF")
+		"$bin" server --log-level warn "${extra[@]}" \
+			--set "listeners=PLAINTEXT://127.0.0.1:$port" \
+			--set "log.dirs=$work/data" >"$work/samsa.log" 2>&1 &
+		;;
+	kfake)
+		port=$KFAKE_PORT
+		"$work/kfakepeer" -port "$port" >"$work/kfake.log" 2>&1 &
+		;;
+	esac
+	server_pid=$!
+	wait_port "$port"
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		echo "$1 exited at start (port $port taken?):" >&2
+		cat "$work/$1.log" >&2
+		return 1
+	fi
+}
+
+stop_server() {
+	kill "$server_pid"
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=
+}
+
+json() { jq -r "$2" <<<"$1"; }
+
+# run_case target case-name command...: runs a bench command, reads the
+# server's CPU around it and appends one TSV row to $work/rows.
+run_case() {
+	local target=$1 name=$2
+	shift 2
+	local before after out
+	before=$(cpu_ticks "$server_pid")
+	out=$("$bin" "$@" --bootstrap "127.0.0.1:$port" --format json 2>"$work/last.err") || {
+		echo "$target $name failed:" >&2
+		cat "$work/last.err" >&2
+		return 1
+	}
+	after=$(cpu_ticks "$server_pid")
+	local recs us
+	recs=$(json "$out" .records)
+	us=$(awk -v t=$((after - before)) -v hz="$tick" -v n="$recs" 'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$name" "$recs" \
+		"$(json "$out" .records_per_sec)" "$(json "$out" .mib_per_sec)" \
+		"$(json "$out" '.latency_ms.p99 // "-"')" "$us" >>"$work/rows"
+	echo "$target $name: $(json "$out" .records_per_sec) records/s, p99 $(json "$out" '.latency_ms.p99 // "-"') ms, broker $us us/record" >&2
+}
+
+: >"$work/rows"
+for target in $TARGETS; do
+	start_server "$target"
+	for p in $PARTITIONS; do
+		for z in $CODECS; do
+			topic="bench-p$p-$z"
+			run_case "$target" "produce p=$p $z" bench produce --topic "$topic" --partitions "$p" \
+				--records "$RECORDS" --record-size "$SIZE" --acks all --compression "$z"
+			run_case "$target" "consume p=$p $z" bench consume --topic "$topic" --records "$RECORDS"
+		done
+	done
+	run_case "$target" "produce p=1 none rate=$RATE linger=0" bench produce --topic bench-rate \
+		--partitions 1 --records "$RATE_RECORDS" --record-size "$SIZE" --acks all \
+		--rate "$RATE" --linger 0
+	stop_server
+done
+
+# One row per case, the targets side by side.
+echo
+echo "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, Linux $(uname -r), $(go version | awk '{print $3}'); $RECORDS records of $SIZE B per case, acks=all"
+echo
+hdr="| case |"
+sep="|---|"
+for t in $TARGETS; do
+	hdr+=" $t records/s | $t MiB/s | $t p99 ms | $t broker µs/record |"
+	sep+="---:|---:|---:|---:|"
+done
+echo "$hdr"
+echo "$sep"
+cut -f2 "$work/rows" | awk '!seen[$0]++' | while IFS= read -r name; do
+	line="| $name |"
+	for t in $TARGETS; do
+		row=$(awk -F'\t' -v t="$t" -v n="$name" '$1 == t && $2 == n' "$work/rows")
+		if [[ -z $row ]]; then
+			line+=" - | - | - | - |"
+		else
+			line+=$(awk -F'\t' '{ printf " %.0f | %.1f | %s | %s |", $4, $5, $6, $7 }' <<<"$row")
+		fi
+	done
+	echo "$line"
+done
