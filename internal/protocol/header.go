@@ -79,12 +79,38 @@ func skipTags(b []byte) ([]byte, error) {
 }
 
 // requestFlexible reports whether key at version uses the flexible (v2)
-// request header, from kmsg's generated knowledge of each API.
+// request header, from kmsg's generated knowledge of each API. It is a table
+// lookup: building a request per frame to ask would allocate on every request.
 func requestFlexible(key, version int16) bool {
-	r := kmsg.RequestForKey(key)
-	if r == nil {
+	if key < 0 || int(key) >= len(flexibleFrom) {
 		return false
 	}
-	r.SetVersion(version)
-	return r.IsFlexible()
+	v := flexibleFrom[key]
+	return v >= 0 && version >= v
 }
+
+// flexibleFrom is, per API key, the first version with a flexible request
+// header, or -1 if none (or the key is unknown). Versions only ever become
+// flexible from some version on (KIP-482).
+var flexibleFrom = func() []int16 {
+	var t []int16
+	for key := int16(0); ; key++ {
+		r := kmsg.RequestForKey(key)
+		if r == nil {
+			if key > kmsg.MaxKey {
+				return t
+			}
+			t = append(t, -1)
+			continue
+		}
+		from := int16(-1)
+		for v := int16(0); v <= r.MaxVersion(); v++ {
+			r.SetVersion(v)
+			if r.IsFlexible() {
+				from = v
+				break
+			}
+		}
+		t = append(t, from)
+	}
+}()
