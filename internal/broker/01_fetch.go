@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/samsa-io/samsa/internal/protocol"
@@ -49,7 +50,26 @@ type fetchRead struct {
 	start   int64
 }
 
-func handleFetch(ctx context.Context, b *Broker, _ *protocol.Conn, _ protocol.RequestHeader, req *kmsg.FetchRequest) (kmsg.Response, error) {
+// fetchBufs recycles the buffers partitions are read into: one per Fetch,
+// holding every partition's batches back to back. A buffer goes back once
+// the connection's writer has encoded the response (Conn.AfterWrite).
+var fetchBufs = sync.Pool{New: func() any { return new(fetchBuf) }}
+
+type fetchBuf struct{ b []byte }
+
+// maxPooledFetchBuf bounds the buffers kept for reuse; rarer bigger
+// responses get a fresh one that the GC reclaims.
+const maxPooledFetchBuf = 16 << 20
+
+func (f *fetchBuf) release() {
+	if cap(f.b) > maxPooledFetchBuf {
+		return
+	}
+	f.b = f.b[:0]
+	fetchBufs.Put(f)
+}
+
+func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.RequestHeader, req *kmsg.FetchRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	now := time.Now()
 	im := b.meta.Image()
@@ -145,6 +165,11 @@ func handleFetch(ctx context.Context, b *Broker, _ *protocol.Conn, _ protocol.Re
 	deadline := now.Add(maxWait)
 
 	reads := make([]fetchRead, len(parts))
+	buf := new(fetchBuf)
+	if c != nil {
+		buf = fetchBufs.Get().(*fetchBuf)
+		c.AfterWrite(buf.release)
+	}
 	var waiter *replica.Waiter
 	var timer *time.Timer
 	defer func() {
@@ -156,7 +181,7 @@ func handleFetch(ctx context.Context, b *Broker, _ *protocol.Conn, _ protocol.Re
 		}
 	}()
 	for {
-		total, failed := b.fetchOnce(parts, reads, maxBytes, readCommitted)
+		total, failed := b.fetchOnce(parts, reads, buf, maxBytes, readCommitted)
 		if failed || total >= int(req.MinBytes) || maxWait <= 0 || ctx.Err() != nil {
 			break
 		}
@@ -174,7 +199,7 @@ func handleFetch(ctx context.Context, b *Broker, _ *protocol.Conn, _ protocol.Re
 			waiter = replica.NewWaiter(ps)
 			timer = time.NewTimer(left)
 			// An append may have landed between the read and registering.
-			if total2, _ := b.fetchOnce(parts, reads, maxBytes, readCommitted); total2 >= int(req.MinBytes) {
+			if total2, _ := b.fetchOnce(parts, reads, buf, maxBytes, readCommitted); total2 >= int(req.MinBytes) {
 				break
 			}
 		} else {
@@ -222,9 +247,11 @@ func handleFetch(ctx context.Context, b *Broker, _ *protocol.Conn, _ protocol.Re
 	return resp, nil
 }
 
-// fetchOnce reads every partition once into reads. It reports the bytes
-// read and whether any partition failed (failures answer at once).
-func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, maxBytes int, readCommitted bool) (total int, failed bool) {
+// fetchOnce reads every partition once into reads, their batches into buf
+// (reset first: a pass replaces the previous one). It reports the bytes read
+// and whether any partition failed (failures answer at once).
+func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fetchBuf, maxBytes int, readCommitted bool) (total int, failed bool) {
+	buf.b = buf.b[:0]
 	minOne := true
 	for i, cp := range parts {
 		r := &reads[i]
@@ -265,7 +292,13 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, maxBytes
 		if cp.fetchOffset > upTo && cp.fetchOffset <= p.LogEndOffset() {
 			continue // between the high watermark and the log end: nothing yet
 		}
-		r.records, err = p.Read(cp.fetchOffset, max(limit, 0), minOne)
+		// Earlier partitions' records stay valid if buf.b grows: they keep
+		// the old array alive.
+		start := len(buf.b)
+		buf.b, err = p.ReadAppend(buf.b, cp.fetchOffset, max(limit, 0), minOne)
+		if len(buf.b) > start {
+			r.records = buf.b[start:len(buf.b):len(buf.b)]
+		}
 		if err != nil {
 			r.err = errorCode(err)
 			if !errors.Is(err, storage.ErrOffsetOutOfRange) {

@@ -29,6 +29,8 @@ type Conn struct {
 	out      chan outgoing // reader -> writer, bounded
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when the reader must stop taking requests
+
+	afterWrite func() // set by the handler being served; reader goroutine only
 }
 
 type outgoing struct {
@@ -36,6 +38,25 @@ type outgoing struct {
 	key      int16
 	flexible bool // response header v1 (tagged fields)
 	resp     kmsg.Response
+	done     func() // run once resp is encoded (or dropped); may be nil
+}
+
+// AfterWrite registers fn to run once the response to the request being
+// served has been encoded for the socket, or dropped; after that nothing
+// reads the response any more, so fn may recycle memory the response
+// references (Fetch returns its read buffer to a pool). Only the handler
+// serving a request on c may call it, at most once per request. fn runs on
+// the connection's writer goroutine, or on the reader if no response is sent.
+func (c *Conn) AfterWrite(fn func()) { c.afterWrite = fn }
+
+// TakeAfterWrite returns and clears the function registered with AfterWrite
+// while serving the last request (nil if none). It is for code that calls a
+// Handler outside a connection, such as benchmarks, which then run it after
+// they are done with the response.
+func (c *Conn) TakeAfterWrite() func() {
+	fn := c.afterWrite
+	c.afterWrite = nil
+	return fn
 }
 
 // maxQueued bounds responses waiting for the writer per connection.
@@ -168,14 +189,18 @@ func (c *Conn) serve(frame []byte) error {
 	}
 
 	resp, err := c.s.handler.Handle(c.s.ctx, c, h, req)
-	if err != nil {
-		return fmt.Errorf("%s v%d: %w", kmsg.NameForKey(h.APIKey), h.APIVersion, err)
-	}
-	if resp == nil {
+	done := c.TakeAfterWrite()
+	if err != nil || resp == nil {
+		if done != nil {
+			done()
+		}
+		if err != nil {
+			return fmt.Errorf("%s v%d: %w", kmsg.NameForKey(h.APIKey), h.APIVersion, err)
+		}
 		return nil
 	}
 	resp.SetVersion(req.GetVersion())
-	c.out <- outgoing{corr: h.CorrelationID, key: h.APIKey, resp: resp,
+	c.out <- outgoing{corr: h.CorrelationID, key: h.APIKey, resp: resp, done: done,
 		flexible: resp.IsFlexible() && h.APIKey != int16(kmsg.ApiVersions)}
 	return nil
 }
@@ -209,6 +234,7 @@ func (c *Conn) writeLoop() {
 	broken := false
 	for o := range c.out {
 		if broken {
+			o.finish()
 			continue // drain so the reader never blocks
 		}
 		buf = c.encode(buf[:0], o)
@@ -245,5 +271,12 @@ func (c *Conn) encode(buf []byte, o outgoing) []byte {
 	}
 	buf = o.resp.AppendTo(buf)
 	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
+	o.finish() // the response is copied into buf
 	return buf
+}
+
+func (o *outgoing) finish() {
+	if o.done != nil {
+		o.done()
+	}
 }

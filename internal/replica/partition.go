@@ -156,6 +156,11 @@ func (p *Partition) Read(offset int64, maxBytes int, minOneBatch bool) ([]byte, 
 	return p.log.Read(offset, maxBytes, p.hw.Load(), minOneBatch)
 }
 
+// ReadAppend is Read appending to dst (see storage.Log.ReadAppend).
+func (p *Partition) ReadAppend(dst []byte, offset int64, maxBytes int, minOneBatch bool) ([]byte, error) {
+	return p.log.ReadAppend(dst, offset, maxBytes, p.hw.Load(), minOneBatch)
+}
+
 // Waiter lets a fetch sleep until any of several partitions gets data.
 type Waiter struct {
 	c     chan struct{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/samsa-io/samsa/internal/record"
@@ -21,11 +22,24 @@ import (
 // The slice is freshly read and owned by the caller. Read never takes the
 // append lock.
 func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
+	b, err := l.ReadAppend(nil, offset, maxBytes, maxOffset, minOneBatch)
+	if len(b) == 0 {
+		return nil, err
+	}
+	return b[:len(b):len(b)], err
+}
+
+// ReadAppend is Read that appends the batches to dst, growing it only if its
+// capacity is short, and returns the extended slice; on error or when there
+// is nothing to read it returns dst unchanged. It lets a caller reuse one
+// buffer across reads (Fetch pools them) instead of allocating, and zeroing,
+// a new one per read.
+func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
-		b, err := l.read(offset, maxBytes, maxOffset, minOneBatch)
+		b, err := l.read(dst, offset, maxBytes, maxOffset, minOneBatch)
 		if err != nil && errors.Is(err, os.ErrClosed) && attempt < 3 {
 			if l.closed.Load() {
-				return nil, ErrLogClosed
+				return dst, ErrLogClosed
 			}
 			continue // the segment was deleted or replaced under us
 		}
@@ -33,33 +47,33 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool
 	}
 }
 
-func (l *Log) read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
+func (l *Log) read(dst []byte, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
 	if l.closed.Load() {
-		return nil, ErrLogClosed
+		return dst, ErrLogClosed
 	}
 	leo := l.LogEndOffset()
 	segs := l.segments()
 	start := l.LogStartOffset()
 	if offset == leo {
-		return nil, nil
+		return dst, nil
 	}
 	if offset < start || offset > leo {
-		return nil, fmt.Errorf("%w: offset %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, start, leo, l.tp)
+		return dst, fmt.Errorf("%w: offset %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, start, leo, l.tp)
 	}
 	if offset >= maxOffset {
-		return nil, nil
+		return dst, nil
 	}
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
 	if i < 0 {
 		i = 0
 	}
 	for ; i < len(segs); i++ {
-		b, err := segs[i].read(offset, maxBytes, maxOffset, minOneBatch)
-		if err != nil || b != nil {
+		b, found, err := segs[i].read(dst, offset, maxBytes, maxOffset, minOneBatch)
+		if err != nil || found {
 			return b, err
 		}
 	}
-	return nil, nil
+	return dst, nil
 }
 
 // Header fields needed to walk batches: baseOffset, length, and
@@ -98,26 +112,32 @@ func (s *segment) locate(offset, size int64) (pos int64, batchSize int64, err er
 	return size, 0, nil
 }
 
-// read is LogSegment.read for whole batches.
-func (s *segment) read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
+// read is LogSegment.read for whole batches, appended to dst. found is
+// false when no batch was appended (the caller tries the next segment); dst
+// then comes back with its length unchanged.
+func (s *segment) read(dst []byte, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (_ []byte, found bool, _ error) {
 	size := s.size.Load()
 	pos, first, err := s.locate(offset, size)
 	if err != nil || pos >= size {
-		return nil, err
+		return dst, false, err
 	}
 	n := min(int64(maxBytes), size-pos)
 	if minOneBatch && n < first {
 		n = min(first, size-pos)
 	}
 	if n < record.HeaderSize {
-		return nil, nil
+		return dst, false, nil
 	}
-	buf := make([]byte, n)
-	if _, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+	start := len(dst)
+	dst = slices.Grow(dst, int(n))
+	// A reused buffer holds stale bytes: only what ReadAt filled counts.
+	buf := dst[start : start+int(n)]
+	nr, err := s.log.ReadAt(buf, pos)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return dst[:start], true, err
 	}
 	end := 0
-	for rest := buf; len(rest) > 0; {
+	for rest := buf[:nr]; len(rest) > 0; {
 		h, r, err := record.Next(rest)
 		if err != nil || h.BaseOffset() >= maxOffset {
 			break
@@ -125,10 +145,7 @@ func (s *segment) read(offset int64, maxBytes int, maxOffset int64, minOneBatch 
 		end += len(h)
 		rest = r
 	}
-	if end == 0 {
-		return nil, nil
-	}
-	return buf[:end:end], nil
+	return dst[:start+end], end > 0, nil
 }
 
 // OffsetForTimestamp finds the first record with timestamp >= ts at or
