@@ -230,49 +230,33 @@ func (c *Conn) writeLoop() {
 	defer c.s.wg.Done()
 	defer c.s.forget(c)
 	defer c.nc.Close()
-	var buf []byte
+	var w responseWriter
 	broken := false
 	for o := range c.out {
 		if broken {
 			o.finish()
 			continue // drain so the reader never blocks
 		}
-		buf = c.encode(buf[:0], o)
+		w.add(o)
 		// Coalesce responses already queued into one write.
-		for more := true; more && len(buf) < 1<<20; {
+		for more := true; more && w.size < 1<<20; {
 			select {
 			case o2, ok := <-c.out:
 				if !ok {
 					more = false
 					break
 				}
-				buf = c.encode(buf, o2)
+				w.add(o2)
 			default:
 				more = false
 			}
 		}
-		if _, err := c.nc.Write(buf); err != nil {
+		if err := w.flush(c.nc); err != nil {
 			c.log.Debug("write failed", "err", err)
 			broken = true
 			c.nc.Close() // unblocks the reader
 		}
-		if cap(buf) > 8<<20 {
-			buf = nil // don't pin a huge fetch buffer on an idle connection
-		}
 	}
-}
-
-func (c *Conn) encode(buf []byte, o outgoing) []byte {
-	start := len(buf)
-	buf = append(buf, 0, 0, 0, 0)
-	buf = binary.BigEndian.AppendUint32(buf, uint32(o.corr))
-	if o.flexible {
-		buf = append(buf, 0) // no tagged fields in the response header
-	}
-	buf = o.resp.AppendTo(buf)
-	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
-	o.finish() // the response is copied into buf
-	return buf
 }
 
 func (o *outgoing) finish() {
