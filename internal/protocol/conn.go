@@ -42,7 +42,7 @@ type outgoing struct {
 }
 
 // AfterWrite registers fn to run once the response to the request being
-// served has been encoded for the socket, or dropped; after that nothing
+// served has been written to the socket, or dropped; after that nothing
 // reads the response any more, so fn may recycle memory the response
 // references (Fetch returns its read buffer to a pool). Only the handler
 // serving a request on c may call it, at most once per request. fn runs on

@@ -14,7 +14,11 @@
 //     responses ordered without sequence numbers);
 //   - the writer encodes responses and writes them, in the order the reader
 //     queued them. The queue is bounded, so a client that stops reading
-//     its responses stops having its requests read (backpressure).
+//     its responses stops having its requests read (backpressure). Record
+//     batches of large Fetch responses are not copied: they go out as their
+//     own iovecs (write.go), so a response's memory is in use until its
+//     write returns; a handler that recycles that memory registers
+//     Conn.AfterWrite, which runs then.
 //
 // Clients may pipeline: they can send many requests before reading any
 // response; the socket buffers them and the reader takes them in order.
