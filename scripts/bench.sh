@@ -10,6 +10,8 @@
 #   RECORDS=100000 scripts/bench.sh     # a quicker run
 #   TARGETS=samsa scripts/bench.sh      # one server only
 #   REPEAT=3 scripts/bench.sh           # median of three runs per case
+#   BASE_BIN=/tmp/samsa-old TARGETS="base samsa kfake" scripts/bench.sh
+#                                       # also an older samsa build, as "base"
 #   PPROF=127.0.0.1:6060 TARGETS=samsa scripts/bench.sh   # samsa serves pprof meanwhile
 #
 # Broker CPU per record: utime+stime of the server process from
@@ -26,12 +28,14 @@ CODECS=${CODECS:-"none lz4"}
 TARGETS=${TARGETS:-"samsa kfake"}
 SAMSA_PORT=${SAMSA_PORT:-19192}
 KFAKE_PORT=${KFAKE_PORT:-19092}
+BASE_PORT=${BASE_PORT:-19292}
+BASE_BIN=${BASE_BIN:-}
 PPROF=${PPROF:-}
 REPEAT=${REPEAT:-1}
 
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/samsa-bench.XXXXXX)
-declare -A pids=() ports=([samsa]=$SAMSA_PORT [kfake]=$KFAKE_PORT)
+declare -A pids=() ports=([samsa]=$SAMSA_PORT [kfake]=$KFAKE_PORT [base]=$BASE_PORT)
 cleanup() {
 	for pid in "${pids[@]}"; do
 		kill "$pid" 2>/dev/null || true
@@ -64,18 +68,22 @@ wait_port() {
 start_server() { # name
 	local port=${ports[$1]}
 	case $1 in
-	samsa)
-		local extra=()
-		[[ -n $PPROF ]] && extra=(--pprof "$PPROF")
-		"$bin" server --log-level warn "${extra[@]}" \
+	samsa | base)
+		local extra=() server=$bin
+		[[ -n $PPROF && $1 == samsa ]] && extra=(--pprof "$PPROF")
+		if [[ $1 == base ]]; then
+			[[ -n $BASE_BIN ]] || { echo "target base needs BASE_BIN" >&2; return 1; }
+			server=$BASE_BIN
+		fi
+		"$server" server --log-level warn "${extra[@]}" \
 			--set "listeners=PLAINTEXT://127.0.0.1:$port" \
-			--set "log.dirs=$work/data" >"$work/samsa.log" 2>&1 &
+			--set "log.dirs=$work/data-$1" >"$work/$1.log" 2>&1 &
 		;;
 	kfake)
 		"$work/kfakepeer" -port "$port" >"$work/kfake.log" 2>&1 &
 		;;
 	*)
-		echo "unknown target $1 (want samsa or kfake)" >&2
+		echo "unknown target $1 (want samsa, kfake or base)" >&2
 		return 1
 		;;
 	esac
