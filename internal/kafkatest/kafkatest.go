@@ -200,11 +200,19 @@ type Process struct {
 // string) on a free loopback port and waits until it accepts connections.
 func StartProcess(t testing.TB, dir string, sets ...string) *Process {
 	t.Helper()
+	return StartProcessArgs(t, dir, nil, sets...)
+}
+
+// StartProcessArgs is StartProcess with extra arguments for `samsa server`
+// before the --set flags, such as "--config", path. log.dirs and listeners
+// are still set with --set, which wins over a --config file.
+func StartProcessArgs(t testing.TB, dir string, args []string, sets ...string) *Process {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	p := &Process{Addr: FreePort(t), Dir: dir, t: t}
-	p.args = []string{"server", "--set", "log.dirs=" + dir, "--set", "listeners=PLAINTEXT://" + p.Addr}
+	p.args = append(append([]string{"server"}, args...), "--set", "log.dirs="+dir, "--set", "listeners=PLAINTEXT://"+p.Addr)
 	for _, s := range sets {
 		p.args = append(p.args, "--set", s)
 	}
