@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/samsa-io/samsa/internal/config"
@@ -112,6 +113,14 @@ func (b *Broker) openPartitions() error {
 			return err
 		}
 	}
+	start := time.Now()
+	clean, n := true, 0
+	for _, d := range b.replicas.Dirs() {
+		clean = clean && d.CleanShutdown()
+	}
+	if !clean && len(im.Topics) > 0 {
+		b.log.Info("the last stop was not clean: checking the tail of every partition log")
+	}
 	for _, name := range im.TopicNames() {
 		t := im.Topic(name)
 		cfg := b.cfg.ResolveTopic(t.Configs)
@@ -119,7 +128,11 @@ func (b *Broker) openPartitions() error {
 			if _, err := b.replicas.OpenPartition(name, i, t.ID, &cfg); err != nil {
 				return err
 			}
+			n++
 		}
+	}
+	if n > 0 {
+		b.log.Info("opened partition logs", "partitions", n, "clean_shutdown", clean, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
