@@ -4,7 +4,8 @@
 # python3-confluent-kafka) if they are missing, then vets and tests.
 #
 #   ./scripts/test.sh            everything
-#   ./scripts/test.sh -run Kcat  extra arguments go to `go test`
+#   ./scripts/test.sh -run Kcat  extra arguments go to `go test` (and skip fuzzing)
+#   FUZZTIME=1m ./scripts/test.sh  fuzz each decoder longer (default 10s, 0 = off)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +38,18 @@ if [ -n "$unformatted" ]; then
 fi
 echo "go test ./..."
 go test -count=1 -timeout 20m "$@" ./...
+
+# Every run also fuzzes the decoders for a little while (FUZZTIME=0 skips),
+# starting from the seed corpora; a crasher is saved under testdata/fuzz.
+fuzztime=${FUZZTIME:-10s}
+if [ $# -eq 0 ] && [ "$fuzztime" != "0" ]; then
+	for target in ./internal/broker:FuzzRequest ./internal/record:FuzzValidate \
+		./internal/record:FuzzDecompress ./internal/storage:FuzzRecover; do
+		echo "fuzz ${target#*:} for $fuzztime"
+		if ! out=$(go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "${target%%:*}" 2>&1); then
+			echo "$out"
+			exit 1
+		fi
+	done
+fi
+echo "all tests passed"
