@@ -101,7 +101,17 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 func (b *Broker) openPartitions() error {
 	im := b.meta.Image()
 	var orphans []replica.TopicPartition
-	for _, tp := range b.replicas.OnDisk() {
+	onDisk := b.replicas.OnDisk()
+	if b.meta.Created() && len(onDisk) > 0 {
+		// Without the metadata every folder would look orphaned and be
+		// deleted. A missing file is far likelier a mistake (log.dirs
+		// reordered: it lives in the first one) than a crash.
+		return fmt.Errorf("%s did not exist, but the log dirs hold %d partition folders (e.g. %s-%d); "+
+			"refusing to start, which would delete them as belonging to no topic. "+
+			"If log.dirs was reordered, list the dir holding %s first",
+			b.meta.Path(), len(onDisk), onDisk[0].Topic, onDisk[0].Partition, metadata.FileName)
+	}
+	for _, tp := range onDisk {
 		t := im.Topic(tp.Topic)
 		if t == nil || tp.Partition >= t.Partitions {
 			orphans = append(orphans, tp)

@@ -23,10 +23,18 @@ type fileFormat struct {
 
 // Store owns the metadata image of a single-node cluster.
 type Store struct {
-	path  string
-	mu    sync.Mutex // serializes changes and file writes
-	image atomic.Pointer[Image]
+	path    string
+	created bool       // Open found no file and started an empty image
+	mu      sync.Mutex // serializes changes and file writes
+	image   atomic.Pointer[Image]
 }
+
+// Created reports whether Open found no metadata file and started an empty
+// image (a new cluster, or a file that went missing).
+func (s *Store) Created() bool { return s.created }
+
+// Path is the metadata file.
+func (s *Store) Path() string { return s.path }
 
 // Open loads the image from dir, or starts an empty one with clusterID.
 func Open(dir, clusterID string) (*Store, error) {
@@ -34,12 +42,13 @@ func Open(dir, clusterID string) (*Store, error) {
 	b, err := os.ReadFile(s.path)
 	switch {
 	case os.IsNotExist(err):
+		// Not written until the first change, so a caller that refuses to
+		// run on an unexpectedly missing file (see Created) finds it
+		// still missing next time.
 		im := &Image{ClusterID: clusterID, Topics: map[string]*Topic{}}
 		im.index()
-		if err := s.persist(im); err != nil {
-			return nil, err
-		}
 		s.image.Store(im)
+		s.created = true
 		return s, nil
 	case err != nil:
 		return nil, fmt.Errorf("read metadata: %w", err)
