@@ -148,6 +148,7 @@ func (m *Manager) DeletePartitions(tps []TopicPartition) error {
 	for _, tp := range tps {
 		m.mu.Lock()
 		p := m.parts[tp]
+		located := m.located[tp]
 		delete(m.parts, tp)
 		delete(m.located, tp)
 		if ps := m.topics[tp.Topic]; int(tp.Partition) < len(ps) {
@@ -162,6 +163,12 @@ func (m *Manager) DeletePartitions(tps []TopicPartition) error {
 		}
 		m.mu.Unlock()
 		if p == nil {
+			// Not open: a folder found on disk at start.
+			if located != nil {
+				if err := located.DeleteFolder(tp); err != nil {
+					errs = append(errs, fmt.Errorf("delete %s-%d: %w", tp.Topic, tp.Partition, err))
+				}
+			}
 			continue
 		}
 		p.notify() // fetches waiting on it re-check and see it is gone

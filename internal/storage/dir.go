@@ -186,14 +186,42 @@ func (d *Dir) DeleteLog(l *Log) error {
 	delete(d.logStarts, tp)
 	d.mu.Unlock()
 	err := l.Close()
+	return errors.Join(err, d.renameForDelete(tp, l.Dir()))
+}
+
+// DeleteFolder deletes the folder of a partition that is not open in this
+// Dir (one found on disk whose topic no longer exists), as DeleteLog does.
+// A missing folder is not an error.
+func (d *Dir) DeleteFolder(tp TopicPartition) error {
+	d.mu.Lock()
+	if l, ok := d.logs[tp]; ok && (l == nil || !l.closed.Load()) {
+		d.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrLogExists, tp)
+	}
+	delete(d.logs, tp)
+	delete(d.recoveryPoints, tp)
+	delete(d.logStarts, tp)
+	d.mu.Unlock()
+	dir := filepath.Join(d.path, tp.String())
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		return d.Checkpoint()
+	}
+	return d.renameForDelete(tp, dir)
+}
+
+// renameForDelete renames a partition folder to
+// "<topic>-<p>.<uuid>-delete", removes it in the background and
+// checkpoints without the partition.
+func (d *Dir) renameForDelete(tp TopicPartition, dir string) error {
 	var id [16]byte
 	rand.Read(id[:])
 	target := filepath.Join(d.path, fmt.Sprintf("%s.%s%s", tp, hex.EncodeToString(id[:]), deleteDirSuffix))
-	if rerr := os.Rename(l.Dir(), target); rerr != nil {
-		return errors.Join(err, rerr)
+	if err := os.Rename(dir, target); err != nil {
+		return err
 	}
+	var err error
 	if serr := syncDir(d.path); serr != nil {
-		err = errors.Join(err, serr)
+		err = serr
 	}
 	d.removeAsync(target)
 	return errors.Join(err, d.Checkpoint())
