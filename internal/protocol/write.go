@@ -32,6 +32,9 @@ type splice struct {
 	rec []byte
 }
 
+// Stand-ins for record batches while spliceFetch encodes; only ever read.
+var spliceOne, spliceEmpty = []byte{0}, []byte{}
+
 // minSpliceBytes is the smallest amount of record data worth splicing: below
 // it, copying is cheaper than the extra encode spliceFetch does.
 const minSpliceBytes = 16 << 10
@@ -86,13 +89,12 @@ func (w *responseWriter) spliceFetch(fr *kmsg.FetchResponse) int {
 	if total < minSpliceBytes {
 		return -1
 	}
-	one, empty := []byte{0}, []byte{}
 	for _, r := range w.recs {
-		*r = one
+		*r = spliceOne
 	}
 	w.e1 = fr.AppendTo(w.e1[:0])
 	for _, r := range w.recs {
-		*r = empty
+		*r = spliceEmpty
 	}
 	w.e0 = fr.AppendTo(w.e0[:0])
 	for i, r := range w.recs {
