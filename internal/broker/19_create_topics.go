@@ -10,7 +10,8 @@ package broker
 // replication factor above the number of brokers is
 // INVALID_REPLICATION_FACTOR with Kafka's message. A name that appears twice
 // in one request fails every copy with INVALID_REQUEST. ValidateOnly (v1+)
-// checks everything and creates nothing. v5+ (KIP-525) returns the
+// checks everything and creates nothing. More than 10000 partitions in one
+// request fails every topic with POLICY_VIOLATION, as in Kafka. v5+ (KIP-525) returns the
 // partition count, replication factor and every topic config with its value
 // and source; v7+ the topic id (KIP-516).
 
@@ -28,6 +29,12 @@ import (
 )
 
 func init() { register(kmsg.CreateTopics, 0, 7, handleCreateTopics) }
+
+// maxPartitionsPerRequest is Kafka's MAX_PARTITIONS_PER_BATCH: a CreateTopics
+// asking for more partitions in total fails every topic with
+// POLICY_VIOLATION (ReplicationControlManager.validateTotalNumberOfPartitions).
+// CreatePartitions is held to the same bound.
+const maxPartitionsPerRequest = 10_000
 
 // requestError is a client error with a specific Kafka code and message.
 type requestError struct {
@@ -61,15 +68,27 @@ func codeAndMessage(err error) (int16, *string) {
 func handleCreateTopics(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	seen := map[string]int{}
+	total := int64(0)
 	for _, t := range req.Topics {
 		seen[t.Topic]++
+		switch {
+		case len(t.ReplicaAssignment) > 0:
+			total += int64(len(t.ReplicaAssignment))
+		case t.NumPartitions == -1:
+			total += int64(b.cfg.NumPartitions)
+		case t.NumPartitions > 0:
+			total += int64(t.NumPartitions)
+		}
 	}
+	tooMany := total > maxPartitionsPerRequest
 	for _, rt := range req.Topics {
 		st := kmsg.NewCreateTopicsResponseTopic()
 		st.Topic = rt.Topic
 		st.NumPartitions, st.ReplicationFactor = -1, -1
 		var err error
-		if seen[rt.Topic] > 1 {
+		if tooMany {
+			err = reqErr(kerr.PolicyViolation, "Excessively large number of partitions per request.")
+		} else if seen[rt.Topic] > 1 {
 			err = reqErr(kerr.InvalidRequest, "Create topics request from client `%s` contains multiple entries for the topic %s.", h.ClientID, rt.Topic)
 		} else {
 			var t *metadata.Topic

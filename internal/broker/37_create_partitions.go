@@ -47,6 +47,9 @@ func (b *Broker) createPartitions(rt kmsg.CreatePartitionsRequestTopic, dup, val
 	if rt.Count == t.Partitions {
 		return reqErr(kerr.InvalidPartitions, "Topic already has %d partition(s).", t.Partitions)
 	}
+	if rt.Count-t.Partitions > maxPartitionsPerRequest {
+		return reqErr(kerr.PolicyViolation, "Excessively large number of partitions per request: %d would be added, at most %d may be.", rt.Count-t.Partitions, maxPartitionsPerRequest)
+	}
 	if rt.Assignment != nil {
 		if int32(len(rt.Assignment)) != rt.Count-t.Partitions {
 			return reqErr(kerr.InvalidReplicaAssignment, "Attempted to add %d additional partition(s), but only %d assignment(s) were specified.", rt.Count-t.Partitions, len(rt.Assignment))
