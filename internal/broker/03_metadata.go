@@ -128,6 +128,8 @@ func (b *Broker) autoCreateTopic(name string) (*metadata.Topic, error) {
 // createTopic records a topic in the metadata and opens its partitions.
 // Configs must be validated by the caller.
 func (b *Broker) createTopic(name string, partitions int32, configs map[string]string) (*metadata.Topic, error) {
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
 	t, err := b.meta.CreateTopic(name, partitions, configs)
 	if err != nil {
 		return nil, err

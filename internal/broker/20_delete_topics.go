@@ -64,6 +64,8 @@ func handleDeleteTopics(_ context.Context, b *Broker, _ *protocol.Conn, h protoc
 }
 
 func (b *Broker) deleteTopic(name, clientID string) error {
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
 	t, err := b.meta.DeleteTopic(name)
 	if err != nil {
 		return err

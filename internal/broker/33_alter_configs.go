@@ -49,7 +49,9 @@ func handleAlterConfigs(_ context.Context, b *Broker, _ *protocol.Conn, h protoc
 				configs[c.Name] = *c.Value
 			}
 			if err == nil {
+				b.topicMu.Lock()
 				err = b.setTopicConfigs(rr.ResourceName, configs, req.ValidateOnly, h.ClientID)
+				b.topicMu.Unlock()
 			}
 		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
 			if err = b.checkBrokerResource(rr.ResourceName); err == nil {
@@ -72,7 +74,7 @@ func brokerConfigsNotDynamic(cs []kmsg.AlterConfigsRequestResourceConfig) error 
 }
 
 // setTopicConfigs validates and stores a topic's complete override set and
-// applies it to the topic's partitions.
+// applies it to the topic's partitions. The caller holds b.topicMu.
 func (b *Broker) setTopicConfigs(topic string, configs map[string]string, validateOnly bool, clientID string) error {
 	t := b.meta.Image().Topic(topic)
 	if t == nil {

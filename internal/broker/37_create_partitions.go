@@ -37,6 +37,8 @@ func (b *Broker) createPartitions(rt kmsg.CreatePartitionsRequestTopic, dup, val
 	if dup {
 		return reqErr(kerr.InvalidRequest, "Duplicate topic in request.")
 	}
+	b.topicMu.Lock()
+	defer b.topicMu.Unlock()
 	t := b.meta.Image().Topic(rt.Topic)
 	if t == nil {
 		return reqErr(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", rt.Topic)

@@ -41,7 +41,9 @@ func handleIncrementalAlterConfigs(_ context.Context, b *Broker, _ *protocol.Con
 		case seen[rr.ResourceType][rr.ResourceName] > 1:
 			err = reqErr(kerr.InvalidRequest, "Duplicate resource in request.")
 		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
+			b.topicMu.Lock()
 			err = b.incrementalTopicConfigs(rr, req.ValidateOnly, h.ClientID)
+			b.topicMu.Unlock()
 		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
 			if err = b.checkBrokerResource(rr.ResourceName); err == nil && len(rr.Configs) > 0 {
 				err = reqErr(kerr.InvalidConfig, "Broker config %s cannot be changed while the broker runs in this version of samsa; set it in server.properties (or --set) and restart.", rr.Configs[0].Name)

@@ -31,6 +31,12 @@ type Broker struct {
 	sessions *fetchSessions
 	pids     *producerIDs
 
+	// topicMu serializes topic changes: the metadata change together with
+	// opening or deleting the partitions it implies, so a delete racing a
+	// create of the same name cannot close the new topic's partitions, and
+	// config read-modify-writes do not lose updates.
+	topicMu sync.Mutex
+
 	mu        sync.Mutex
 	endpoints map[string]endpoint // listener name -> advertised host/port
 	closed    bool
