@@ -5,8 +5,9 @@ package broker
 // Moves a partition's log start offset forward to the given offset (-1
 // means the high watermark); whole segments below it are deleted and the
 // new start is checkpointed before we answer. An offset past the high
-// watermark is OFFSET_OUT_OF_RANGE. The response's low watermark is the new
-// log start offset.
+// watermark is OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy lacks
+// "delete" is POLICY_VIOLATION, as in Kafka. The response's low watermark is
+// the new log start offset.
 
 import (
 	"context"
@@ -30,6 +31,10 @@ func handleDeleteRecords(_ context.Context, b *Broker, _ *protocol.Conn, h proto
 			switch {
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case !p.Config().Deletes():
+				// Kafka's Partition.deleteRecordsOnLeader: compact-only
+				// topics keep their records.
+				sp.ErrorCode = kerr.PolicyViolation.Code
 			default:
 				off := rp.Offset
 				if off == -1 {
