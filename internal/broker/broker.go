@@ -119,7 +119,24 @@ func (b *Broker) openPartitions() error {
 	}
 	for _, tp := range onDisk {
 		t := im.Topic(tp.Topic)
-		if t == nil || tp.Partition >= t.Partitions {
+		ours := t != nil && tp.Partition < t.Partitions
+		folder := b.replicas.Folder(tp)
+		id, hasID, err := storage.ReadPartitionMetadata(folder)
+		switch {
+		case err != nil || !hasID:
+			if !ours {
+				// Not provably a partition of ours (a user's copy named like
+				// one, say): never delete what we cannot identify.
+				b.log.Warn("ignoring a folder that looks like a partition of no topic and has no readable partition.metadata; move it out of the log dir",
+					"folder", folder, "err", err)
+			}
+		case !ours:
+			orphans = append(orphans, tp)
+		case id != t.ID:
+			// A leftover of an earlier topic with the same name (KIP-516
+			// calls these stray logs): its records must not reappear.
+			b.log.Warn("deleting a stray partition folder left by an earlier topic of the same name",
+				"folder", folder, "folder_topic_id", metadata.UUID(id).String(), "topic_id", t.ID.String())
 			orphans = append(orphans, tp)
 		}
 	}

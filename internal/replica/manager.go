@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -67,6 +68,17 @@ func (m *Manager) OnDisk() []TopicPartition {
 		out = append(out, tp)
 	}
 	return out
+}
+
+// Folder returns the path of a partition's folder found on disk, or "".
+func (m *Manager) Folder(tp TopicPartition) string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	d := m.located[tp]
+	if d == nil {
+		return ""
+	}
+	return filepath.Join(d.Path(), tp.String())
 }
 
 // pickDir places a new partition in the log dir with the fewest partitions,
