@@ -23,8 +23,11 @@ func handleInitProducerID(_ context.Context, b *Broker, _ *protocol.Conn, h prot
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		b.log.Warn("transactional producer refused: transactions are not supported yet",
-			"transactional_id", *req.TransactionalID, "client_id", h.ClientID)
+		// Clients retry this every few hundred ms: warn once per id.
+		if _, seen := b.warnedTxnIDs.LoadOrStore(*req.TransactionalID, true); !seen {
+			b.log.Warn("transactional producer refused: transactions are not supported yet (it will keep retrying)",
+				"transactional_id", *req.TransactionalID, "client_id", h.ClientID)
+		}
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return resp, nil
 	}

@@ -37,6 +37,8 @@ type Broker struct {
 	// config read-modify-writes do not lose updates.
 	topicMu sync.Mutex
 
+	warnedTxnIDs sync.Map // transactional ids already warned about
+
 	mu        sync.Mutex
 	endpoints map[string]endpoint // listener name -> advertised host/port
 	closed    bool
