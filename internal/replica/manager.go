@@ -29,6 +29,7 @@ type Manager struct {
 	intervals Intervals
 	opts      storage.Options
 
+	openMu  sync.Mutex // serializes OpenPartition; taken before mu
 	mu      sync.RWMutex
 	parts   map[TopicPartition]*Partition
 	topics  map[string][]*Partition // by topic, index = partition
@@ -97,17 +98,22 @@ func (m *Manager) pickDir() *storage.Dir {
 	return best
 }
 
-// OpenPartition opens (creating if needed) the log of a partition.
+// OpenPartition opens (creating if needed) the log of a partition. Opens
+// are serialized by openMu, and the log is opened (which may run recovery)
+// without holding mu, so produce and fetch on other partitions never wait
+// for it.
 func (m *Manager) OpenPartition(topic string, index int32, id [16]byte, cfg *config.Topic) (*Partition, error) {
 	tp := TopicPartition{Topic: topic, Partition: index}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if p := m.parts[tp]; p != nil {
-		return p, nil
-	}
-	d := m.located[tp]
-	if d == nil {
+	m.openMu.Lock()
+	defer m.openMu.Unlock()
+	m.mu.RLock()
+	p, d := m.parts[tp], m.located[tp]
+	if p == nil && d == nil {
 		d = m.pickDir()
+	}
+	m.mu.RUnlock()
+	if p != nil {
+		return p, nil
 	}
 	opts := m.opts
 	opts.TopicID = id
@@ -115,8 +121,10 @@ func (m *Manager) OpenPartition(topic string, index int32, id [16]byte, cfg *con
 	if err != nil {
 		return nil, fmt.Errorf("open log %s-%d: %w", topic, index, err)
 	}
+	p = newPartition(topic, index, id, l, cfg)
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.located[tp] = d
-	p := newPartition(topic, index, id, l, cfg)
 	m.parts[tp] = p
 	ps := m.topics[topic]
 	for int(index) >= len(ps) {
