@@ -52,7 +52,8 @@ type fetchRead struct {
 
 // fetchBufs recycles the buffers partitions are read into: one per Fetch,
 // holding every partition's batches back to back. A buffer goes back once
-// the connection's writer has encoded the response (Conn.AfterWrite).
+// the connection's writer has written the response (Conn.AfterWrite); the
+// response's RecordBatches point into it until then.
 var fetchBufs = sync.Pool{New: func() any { return new(fetchBuf) }}
 
 type fetchBuf struct{ b []byte }

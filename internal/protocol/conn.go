@@ -38,7 +38,7 @@ type outgoing struct {
 	key      int16
 	flexible bool // response header v1 (tagged fields)
 	resp     kmsg.Response
-	done     func() // run once resp is encoded (or dropped); may be nil
+	done     func() // run once resp is written (or dropped); may be nil
 }
 
 // AfterWrite registers fn to run once the response to the request being
