@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/replica"
 	"github.com/samsa-io/samsa/internal/storage"
@@ -80,11 +81,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 	for _, rt := range req.Topics {
 		name := rt.Topic
 		if req.Version >= 13 {
-			if t := im.TopicByID(rt.TopicID); t != nil {
-				name = t.Name
-			} else {
-				name = ""
-			}
+			name = topicNameForID(im, rt.TopicID)
 		}
 		for _, rp := range rt.Partitions {
 			reqParts = append(reqParts, cachedPartition{
@@ -116,8 +113,9 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 			}
 			incremental = true
 		case req.SessionEpoch != finalEpoch:
-			// A non-zero epoch without a session id.
-			resp.ErrorCode = kerr.InvalidFetchSessionEpoch.Code
+			// An incremental epoch without a session id: Kafka looks up
+			// session 0, which never exists.
+			resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 			return resp, nil
 		}
 	}
@@ -135,13 +133,17 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		for _, ft := range req.ForgottenTopics {
 			name := ft.Topic
 			if req.Version >= 13 {
-				if t := im.TopicByID(ft.TopicID); t != nil {
-					name = t.Name
-				}
+				name = topicNameForID(im, ft.TopicID)
 			}
 			for _, p := range ft.Partitions {
 				sess.forget(partKey{topic: name, partition: p})
 			}
+		}
+		if incremental && len(sess.parts) == 0 {
+			// Everything was forgotten: Kafka drops the session and
+			// answers as a sessionless fetch (session id 0).
+			b.sessions.remove(sess.id)
+			return resp, nil
 		}
 		sess.epoch++
 		if sess.epoch < 0 {
@@ -215,6 +217,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 
 	// Build the response; an incremental one carries only what changed.
 	var cur *kmsg.FetchResponseTopic
+	rotate := false
 	for i := range reads {
 		r := &reads[i]
 		cp := r.part
@@ -235,6 +238,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		rp.LogStartOffset = r.start
 		rp.PreferredReadReplica = -1
 		rp.RecordBatches = r.records
+		rotate = rotate || len(r.records) > 0
 		if rp.RecordBatches == nil {
 			// Kafka always sends a (possibly empty) record set; librdkafka
 			// rejects a null one.
@@ -243,10 +247,25 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		cur.Partitions = append(cur.Partitions, rp)
 	}
 	if sess != nil {
+		if rotate {
+			sess.rotate(reads)
+		}
 		b.sessions.touch(sess, time.Now())
 	}
 	return resp, nil
 }
+
+// topicNameForID resolves a topic id for the session's keys. An unknown id
+// gets a key of its own (it cannot be a topic name: names never contain
+// NUL), so two unknown topics never overwrite each other's partitions.
+func topicNameForID(im *metadata.Image, id [16]byte) string {
+	if t := im.TopicByID(id); t != nil {
+		return t.Name
+	}
+	return "\x00" + string(id[:])
+}
+
+func unknownTopicID(name string) bool { return name == "" || name[0] == 0 }
 
 // fetchOnce reads every partition once into reads, their batches into buf
 // (reset first: a pass replaces the previous one). It reports the bytes read
@@ -257,7 +276,7 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 	for i, cp := range parts {
 		r := &reads[i]
 		*r = fetchRead{part: cp, hw: -1, lso: -1, start: -1}
-		if cp.topic == "" {
+		if unknownTopicID(cp.topic) {
 			r.err = kerr.UnknownTopicID.Code
 			failed = true
 			continue
@@ -296,7 +315,7 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 		// Earlier partitions' records stay valid if buf.b grows: they keep
 		// the old array alive.
 		start := len(buf.b)
-		buf.b, err = p.ReadAppend(buf.b, cp.fetchOffset, max(limit, 0), minOne)
+		buf.b, err = p.ReadAppend(buf.b, cp.fetchOffset, max(limit, 0), upTo, minOne)
 		if len(buf.b) > start {
 			r.records = buf.b[start:len(buf.b):len(buf.b)]
 		}

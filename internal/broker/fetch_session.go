@@ -134,3 +134,26 @@ func (fs *fetchSessions) touch(s *fetchSession, now time.Time) {
 	s.lastUsed = now
 	fs.mu.Unlock()
 }
+
+// rotate moves the partitions that just returned records to the end of the
+// session, keeping order otherwise, as Kafka's IncrementalFetchContext does:
+// when fetch.max.bytes binds, the partitions at the front are served first,
+// so without rotation the ones at the back would starve.
+func (s *fetchSession) rotate(reads []fetchRead) {
+	served := make(map[*cachedPartition]bool, len(reads))
+	for i := range reads {
+		if len(reads[i].records) > 0 {
+			served[reads[i].part] = true
+		}
+	}
+	kept := s.parts[:0:0]
+	var moved []*cachedPartition
+	for _, p := range s.parts {
+		if served[p] {
+			moved = append(moved, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	s.parts = append(kept, moved...)
+}

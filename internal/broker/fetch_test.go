@@ -280,9 +280,9 @@ func TestFetchSessionsRaw(t *testing.T) {
 	if resp.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("unknown session: error %d", resp.ErrorCode)
 	}
-	// A non-zero epoch without a session id.
+	// A non-zero epoch without a session id: Kafka looks up session 0.
 	resp = do[*kmsg.FetchResponse](t, r, sessionFetch(0, 3, "rs", nil))
-	if resp.ErrorCode != kerr.InvalidFetchSessionEpoch.Code {
+	if resp.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("epoch without session: error %d", resp.ErrorCode)
 	}
 

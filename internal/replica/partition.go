@@ -156,9 +156,11 @@ func (p *Partition) Read(offset int64, maxBytes int, minOneBatch bool) ([]byte, 
 	return p.log.Read(offset, maxBytes, p.hw.Load(), minOneBatch)
 }
 
-// ReadAppend is Read appending to dst (see storage.Log.ReadAppend).
-func (p *Partition) ReadAppend(dst []byte, offset int64, maxBytes int, minOneBatch bool) ([]byte, error) {
-	return p.log.ReadAppend(dst, offset, maxBytes, p.hw.Load(), minOneBatch)
+// ReadAppend reads like Read, appending to dst, but stops before upTo
+// instead of the current high watermark, so a fetch never returns records
+// past the high watermark (or last stable offset) it reports with them.
+func (p *Partition) ReadAppend(dst []byte, offset int64, maxBytes int, upTo int64, minOneBatch bool) ([]byte, error) {
+	return p.log.ReadAppend(dst, offset, maxBytes, upTo, minOneBatch)
 }
 
 // Waiter lets a fetch sleep until any of several partitions gets data.
