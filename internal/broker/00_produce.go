@@ -13,7 +13,8 @@ package broker
 // producer's last five sequences: a retry gets the original offsets, a gap
 // OUT_OF_ORDER_SEQUENCE_NUMBER.
 //
-// acks: 0 sends no response at all; 1 and -1 (all) answer after the append,
+// acks: 0 sends no response at all, and on any error closes the connection
+// so the producer notices; 1 and -1 (all) answer after the append,
 // which on a single node is also when the ISR (ourselves) has it. Any other
 // value is INVALID_REQUIRED_ACKS. Produce never auto-creates topics (only
 // Metadata does, as in Kafka). v8+ carries per-record errors and an error
@@ -22,6 +23,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/record"
@@ -80,6 +82,17 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 		}
 	}
 	if req.Acks == 0 {
+		// No response is expected, so an error can only be signalled by
+		// closing the connection; the producer then refreshes its metadata
+		// (Kafka's KafkaApis.handleProduceRequest does the same).
+		for _, st := range resp.Topics {
+			for _, sp := range st.Partitions {
+				if sp.ErrorCode != 0 {
+					return nil, fmt.Errorf("acks=0 produce to %s[%d] failed (%s); closing the connection so the producer notices",
+						st.Topic, sp.Partition, kerr.ErrorForCode(sp.ErrorCode))
+				}
+			}
+		}
 		return nil, nil
 	}
 	return resp, nil
