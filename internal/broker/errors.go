@@ -5,6 +5,7 @@ import (
 
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/replica"
 	"github.com/samsa-io/samsa/internal/storage"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -16,6 +17,8 @@ var errorCodes = []struct {
 	err  error
 	code *kerr.Error
 }{
+	{replica.ErrStorage, kerr.KafkaStorageError},
+	{storage.ErrLogClosed, kerr.UnknownTopicOrPartition}, // deleted while the request ran
 	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{storage.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{storage.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},

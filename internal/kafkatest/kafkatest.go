@@ -188,6 +188,11 @@ func Binary(t testing.TB) string {
 
 // Process is samsa running as a child process.
 type Process struct {
+	// Prefix, if set, runs the binary through another command (its path
+	// and arguments follow the prefix), e.g. a shell that sets ulimits.
+	// Restart uses the current value.
+	Prefix []string
+
 	Addr string
 	Dir  string
 	Cmd  *exec.Cmd
@@ -208,10 +213,17 @@ func StartProcess(t testing.TB, dir string, sets ...string) *Process {
 // are still set with --set, which wins over a --config file.
 func StartProcessArgs(t testing.TB, dir string, args []string, sets ...string) *Process {
 	t.Helper()
+	return StartProcessPrefixed(t, dir, nil, args, sets...)
+}
+
+// StartProcessPrefixed is StartProcessArgs running the binary through
+// prefix (see Process.Prefix).
+func StartProcessPrefixed(t testing.TB, dir string, prefix, args []string, sets ...string) *Process {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	p := &Process{Addr: FreePort(t), Dir: dir, t: t}
+	p := &Process{Addr: FreePort(t), Dir: dir, t: t, Prefix: prefix}
 	p.args = append(append([]string{"server"}, args...), "--set", "log.dirs="+dir, "--set", "listeners=PLAINTEXT://"+p.Addr)
 	for _, s := range sets {
 		p.args = append(p.args, "--set", s)
@@ -228,7 +240,11 @@ func (p *Process) start() {
 		p.t.Fatal(err)
 	}
 	p.Log = logf
-	p.Cmd = exec.Command(Binary(p.t), p.args...)
+	if len(p.Prefix) > 0 {
+		p.Cmd = exec.Command(p.Prefix[0], append(append(p.Prefix[1:len(p.Prefix):len(p.Prefix)], Binary(p.t)), p.args...)...)
+	} else {
+		p.Cmd = exec.Command(Binary(p.t), p.args...)
+	}
 	p.Cmd.Stdout, p.Cmd.Stderr = logf, logf
 	if err := p.Cmd.Start(); err != nil {
 		p.t.Fatal(err)

@@ -121,7 +121,7 @@ func (m *Manager) OpenPartition(topic string, index int32, id [16]byte, cfg *con
 	if err != nil {
 		return nil, fmt.Errorf("open log %s-%d: %w", topic, index, err)
 	}
-	p = newPartition(topic, index, id, l, cfg)
+	p = newPartition(topic, index, id, l, cfg, m.log)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.located[tp] = d

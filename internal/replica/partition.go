@@ -1,6 +1,9 @@
 package replica
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,13 +23,15 @@ type Partition struct {
 	cfg         atomic.Pointer[config.Topic]
 	leaderEpoch atomic.Int32
 	hw          atomic.Int64
+	offline     atomic.Pointer[error] // set once by appendFailed
+	logger      *slog.Logger
 
 	mu      sync.Mutex
 	waiters map[*Waiter]struct{}
 }
 
-func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg *config.Topic) *Partition {
-	p := &Partition{Topic: topic, Index: index, TopicID: id, log: log, waiters: map[*Waiter]struct{}{}}
+func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg *config.Topic, logger *slog.Logger) *Partition {
+	p := &Partition{Topic: topic, Index: index, TopicID: id, log: log, waiters: map[*Waiter]struct{}{}, logger: logger}
 	p.cfg.Store(cfg)
 	p.hw.Store(log.LogEndOffset())
 	return p
@@ -89,14 +94,49 @@ func (p *Partition) AppendRecords(records []byte, produceVersion int16) (AppendR
 	if err != nil {
 		return AppendResult{}, err
 	}
+	if err := p.offline.Load(); err != nil {
+		return AppendResult{}, *err
+	}
 	info, err := p.log.AppendAsLeader(res.Batch, p.leaderEpoch.Load(), res.LogAppendTime)
 	if err != nil {
-		return AppendResult{}, err
+		return AppendResult{}, p.appendFailed(err)
 	}
 	if !info.Duplicate {
 		p.advanceHighWatermark(p.log.LogEndOffset())
 	}
 	return AppendResult{BaseOffset: info.FirstOffset, LogAppendTime: res.LogAppendTime, LogStartOffset: info.LogStartOffset}, nil
+}
+
+// appendFailed classifies an append error. Errors about the batch or the
+// producer go back to the client as they are. Anything else is the disk
+// failing (full, read-only, I/O error): the log may hold part of the batch,
+// so the partition stops taking appends until a restart has recovered the
+// log, as Kafka takes a log dir offline; clients get KAFKA_STORAGE_ERROR.
+func (p *Partition) appendFailed(err error) error {
+	for _, clientErr := range []error{storage.ErrOutOfOrderSequence, storage.ErrInvalidProducerEpoch,
+		storage.ErrInvalidBatch, storage.ErrBatchTooLarge, storage.ErrLogClosed} {
+		if errors.Is(err, clientErr) {
+			return err
+		}
+	}
+	off := fmt.Errorf("%w: %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
+	if p.offline.CompareAndSwap(nil, &off) {
+		p.logger.Error("a write to the partition log failed; the partition refuses writes until samsa restarts and recovers it. Free disk space or fix the disk, then restart",
+			"topic", p.Topic, "partition", p.Index, "err", err)
+	}
+	return off
+}
+
+// ErrStorage: the partition's log failed a write and is offline until
+// restart (KAFKA_STORAGE_ERROR).
+var ErrStorage = errors.New("partition log is offline after a storage failure")
+
+// Offline reports the storage failure that took the partition offline.
+func (p *Partition) Offline() error {
+	if e := p.offline.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // advanceHighWatermark moves the HW forward (never back) and wakes waiters.
