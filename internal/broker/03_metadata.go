@@ -23,6 +23,7 @@ import (
 
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/replica"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -137,6 +138,16 @@ func (b *Broker) createTopic(name string, partitions int32, configs map[string]s
 	cfg := b.cfg.ResolveTopic(t.Configs)
 	for i := int32(0); i < t.Partitions; i++ {
 		if _, err := b.replicas.OpenPartition(t.Name, i, t.ID, &cfg); err != nil {
+			// Undo, so the client can retry and the next start does not
+			// trip over a topic whose partitions cannot open.
+			tps := make([]replica.TopicPartition, i)
+			for j := range tps {
+				tps[j] = replica.TopicPartition{Topic: t.Name, Partition: int32(j)}
+			}
+			rerr := b.replicas.DeletePartitions(tps)
+			if _, derr := b.meta.DeleteTopic(t.Name); derr != nil || rerr != nil {
+				b.log.Error("rolling back a failed topic creation failed", "topic", t.Name, "err", errors.Join(derr, rerr))
+			}
 			return nil, err
 		}
 	}

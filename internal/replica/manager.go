@@ -115,6 +115,18 @@ func (m *Manager) OpenPartition(topic string, index int32, id [16]byte, cfg *con
 	if p != nil {
 		return p, nil
 	}
+	if d != nil {
+		// A folder is on disk but not open. If it belongs to an earlier
+		// topic of the same name (a delete whose rename failed), its
+		// records must not become this topic's: remove it first.
+		folder := filepath.Join(d.Path(), tp.String())
+		if old, ok, err := storage.ReadPartitionMetadata(folder); err == nil && ok && old != id {
+			m.log.Warn("removing a stray folder of an earlier topic with the same name", "folder", folder)
+			if err := d.DeleteFolder(tp); err != nil {
+				return nil, fmt.Errorf("remove stray folder %s: %w", folder, err)
+			}
+		}
+	}
 	opts := m.opts
 	opts.TopicID = id
 	l, err := d.OpenLog(topic, index, StorageConfig(cfg), opts)
