@@ -39,6 +39,12 @@ fi
 echo "go test ./..."
 go test -count=1 -timeout 20m "$@" ./...
 
+# The packages where goroutines share state also run under the race detector.
+if [ $# -eq 0 ]; then
+	echo "go test -race (network, broker, partitions, storage)"
+	go test -race -count=1 -timeout 10m ./internal/protocol ./internal/broker ./internal/replica ./internal/storage
+fi
+
 # Every run also fuzzes the decoders for a little while (FUZZTIME=0 skips),
 # starting from the seed corpora; a crasher is saved under testdata/fuzz.
 fuzztime=${FUZZTIME:-10s}

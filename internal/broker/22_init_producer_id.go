@@ -11,6 +11,7 @@ package broker
 
 import (
 	"context"
+	"sync"
 
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -24,7 +25,8 @@ func handleInitProducerID(_ context.Context, b *Broker, _ *protocol.Conn, h prot
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
 		// Clients retry this every few hundred ms: warn once per id.
-		if _, seen := b.warnedTxnIDs.LoadOrStore(*req.TransactionalID, true); !seen {
+		if b.warnedTxnIDCount.Load() < 1000 && !loadedOrStored(&b.warnedTxnIDs, *req.TransactionalID) {
+			b.warnedTxnIDCount.Add(1)
 			b.log.Warn("transactional producer refused: transactions are not supported yet (it will keep retrying)",
 				"transactional_id", *req.TransactionalID, "client_id", h.ClientID)
 		}
@@ -39,4 +41,9 @@ func handleInitProducerID(_ context.Context, b *Broker, _ *protocol.Conn, h prot
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0
 	return resp, nil
+}
+
+func loadedOrStored(m *sync.Map, k string) bool {
+	_, loaded := m.LoadOrStore(k, true)
+	return loaded
 }

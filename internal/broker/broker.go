@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,8 @@ type Broker struct {
 	// config read-modify-writes do not lose updates.
 	topicMu sync.Mutex
 
-	warnedTxnIDs sync.Map // transactional ids already warned about
+	warnedTxnIDs     sync.Map     // transactional ids already warned about
+	warnedTxnIDCount atomic.Int32 // bounds warnedTxnIDs against clients inventing ids
 
 	mu        sync.Mutex
 	endpoints map[string]endpoint // listener name -> advertised host/port
