@@ -255,3 +255,10 @@ func StorageConfig(t *config.Topic) storage.Config {
 		Preallocate:           t.Preallocate,
 	}
 }
+
+// ReadRange is ReadAppend returning the batches as a range of a segment file
+// (for sendfile) instead of bytes; nil when ReadAppend would read nothing.
+// The caller must Close the range.
+func (p *Partition) ReadRange(offset int64, maxBytes int, upTo int64, minOneBatch bool) (*storage.FileRange, error) {
+	return p.log.ReadRange(offset, maxBytes, upTo, minOneBatch)
+}

@@ -50,9 +50,10 @@ type segment struct {
 	index     offsetIndex
 	timeIndex timeIndex
 
-	size        atomic.Int64 // bytes of whole batches in the .log file
-	maxTs       atomic.Int64 // largest batch max timestamp, -1 none
-	maxTsOffset atomic.Int64 // last offset of the batch that holds maxTs
+	size        atomic.Int64  // bytes of whole batches in the .log file
+	maxTs       atomic.Int64  // largest batch max timestamp, -1 none
+	maxTsOffset atomic.Int64  // last offset of the batch that holds maxTs
+	truncations atomic.Uint64 // bumped before every truncation (FileRange.Unchanged)
 
 	// writer
 	bytesSinceIndex int64
@@ -186,6 +187,9 @@ func (s *segment) close() error {
 // truncateTo cuts the segment at byte position pos, which must be the start
 // of the first batch with an offset >= offset. Caller holds Log.mu.
 func (s *segment) truncateTo(offset, pos int64) error {
+	// Before the cut: a FileRange that checks afterwards and sees no change
+	// read bytes that were still there.
+	s.truncations.Add(1)
 	if err := s.log.Truncate(pos); err != nil {
 		return err
 	}

@@ -1,0 +1,215 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/samsa-io/samsa/internal/record"
+)
+
+// A FileRange is whole batches of one segment file, left in the file so
+// that they can be sent to a socket with sendfile(2) instead of being read
+// into memory first. ReadRange returns exactly the batches ReadAppend would
+// have read.
+//
+// The range holds its own duplicate of the segment's file descriptor, so it
+// stays readable when the segment is closed or deleted (retention, log
+// close) before the range is written: the data of a deleted file lives on
+// until its last descriptor is closed. Read it only at explicit offsets
+// (pread, sendfile with an offset): duplicates share the file position.
+// Truncation is the one thing that changes bytes in place; Unchanged
+// reports whether the segment has been truncated since the range was taken.
+// Close releases the descriptor; a range must be closed exactly once.
+type FileRange struct {
+	fd     int
+	off, n int64
+	gen    *atomic.Uint64
+	was    uint64
+}
+
+// Fd is the range's own file descriptor. Valid until Close.
+func (r *FileRange) Fd() int { return r.fd }
+
+// Offset is the file position of the first batch.
+func (r *FileRange) Offset() int64 { return r.off }
+
+// Len is the size of the batches in bytes.
+func (r *FileRange) Len() int64 { return r.n }
+
+// Unchanged reports whether the segment was not truncated since the range
+// was taken, so the bytes in the file are still the ones the range covers.
+// Check it after reading or sending them.
+func (r *FileRange) Unchanged() bool { return r.gen.Load() == r.was }
+
+// AppendTo reads the batches and appends them to dst (the copy path, for
+// small responses).
+func (r *FileRange) AppendTo(dst []byte) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, make([]byte, r.n)...)
+	if err := preadFull(r.fd, dst[start:], r.off); err != nil {
+		return dst[:start], err
+	}
+	if !r.Unchanged() {
+		return dst[:start], fmt.Errorf("read range: %w", ErrRangeTruncated)
+	}
+	return dst, nil
+}
+
+// Close releases the range's descriptor.
+func (r *FileRange) Close() error {
+	if r.fd < 0 {
+		return nil
+	}
+	fd := r.fd
+	r.fd = -1
+	return syscall.Close(fd)
+}
+
+// ErrRangeTruncated means the segment of a FileRange was truncated while the
+// range was being read.
+var ErrRangeTruncated = errors.New("segment truncated under a file range")
+
+func preadFull(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := syscall.Pread(fd, b, off)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
+}
+
+// ReadRange is ReadAppend returning the batches as a range of their segment
+// file instead of bytes: the same batches, from one segment. It returns nil,
+// nil where ReadAppend would append nothing. The caller must Close a
+// returned range.
+func (l *Log) ReadRange(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (*FileRange, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := l.readRange(offset, maxBytes, maxOffset, minOneBatch)
+		if err != nil && errors.Is(err, os.ErrClosed) && attempt < 3 {
+			if l.closed.Load() {
+				return nil, ErrLogClosed
+			}
+			continue // the segment was deleted or replaced under us
+		}
+		return r, err
+	}
+}
+
+func (l *Log) readRange(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (*FileRange, error) {
+	if l.closed.Load() {
+		return nil, ErrLogClosed
+	}
+	leo := l.LogEndOffset()
+	segs := l.segments()
+	start := l.LogStartOffset()
+	if offset == leo {
+		return nil, nil
+	}
+	if offset < start || offset > leo {
+		return nil, fmt.Errorf("%w: offset %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, start, leo, l.tp)
+	}
+	if offset >= maxOffset {
+		return nil, nil
+	}
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
+	if i < 0 {
+		i = 0
+	}
+	for ; i < len(segs); i++ {
+		r, err := segs[i].readRange(offset, maxBytes, maxOffset, minOneBatch)
+		if err != nil || r != nil {
+			return r, err
+		}
+	}
+	return nil, nil
+}
+
+// readRange is segment.read returning a range; nil when read would have
+// found nothing.
+func (s *segment) readRange(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (*FileRange, error) {
+	// Duplicate the descriptor first: everything below reads through it, so
+	// the range covers the file the batches were found in.
+	fd, err := s.dup()
+	if err != nil {
+		return nil, err
+	}
+	r := &FileRange{fd: fd, gen: &s.truncations, was: s.truncations.Load()}
+	size := s.size.Load()
+	pos, first, err := s.locate(offset, size)
+	if err != nil || pos >= size {
+		r.Close()
+		return nil, err
+	}
+	n := min(int64(maxBytes), size-pos)
+	if minOneBatch && n < first {
+		n = min(first, size-pos)
+	}
+	// Walk the batch headers as segment.read walks the bytes it read
+	// (record.Next): whole batches within n, below maxOffset.
+	end, p := pos+n, pos
+	var h [record.LogOverhead + 5]byte
+	for end-p >= int64(len(h)) {
+		if err := preadFull(fd, h[:], p); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				break
+			}
+			r.Close()
+			return nil, err
+		}
+		// record.Next's checks: magic 2, a length that covers the header.
+		length := int64(int32(binary.BigEndian.Uint32(h[8:])))
+		if h[16] != 2 || length < record.HeaderSize-record.LogOverhead {
+			break
+		}
+		bs := length + record.LogOverhead
+		if bs > end-p || int64(binary.BigEndian.Uint64(h[:])) >= maxOffset {
+			break
+		}
+		p += bs
+	}
+	if p == pos {
+		r.Close()
+		return nil, nil
+	}
+	r.off, r.n = pos, p-pos
+	return r, nil
+}
+
+// dup returns a new close-on-exec descriptor for the segment's file, or an
+// error wrapping os.ErrClosed if the segment is closed.
+func (s *segment) dup() (int, error) {
+	rc, err := s.log.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("%w: %v", os.ErrClosed, err)
+	}
+	fd, derr := -1, error(nil)
+	err = rc.Control(func(f uintptr) {
+		syscall.ForkLock.RLock()
+		fd, derr = syscall.Dup(int(f))
+		if derr == nil {
+			syscall.CloseOnExec(fd)
+		}
+		syscall.ForkLock.RUnlock()
+	})
+	if err != nil {
+		return -1, fmt.Errorf("%w: %v", os.ErrClosed, err) // closed: Control refuses
+	}
+	if derr != nil {
+		return -1, fmt.Errorf("dup %s: %w", s.logPath(), derr)
+	}
+	return fd, nil
+}
