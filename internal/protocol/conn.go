@@ -30,7 +30,8 @@ type Conn struct {
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when the reader must stop taking requests
 
-	afterWrite func() // set by the handler being served; reader goroutine only
+	afterWrite func()       // set by the handler being served; reader goroutine only
+	files      []fileSplice // set by the handler being served; reader goroutine only
 }
 
 type outgoing struct {
@@ -39,7 +40,42 @@ type outgoing struct {
 	flexible bool // response header v1 (tagged fields)
 	resp     kmsg.Response
 	done     func() // run once resp is written (or dropped); may be nil
+	files    []fileSplice
 }
+
+// A RecordFile is the record data of one partition of a Fetch response left
+// in a file (storage.FileRange): the writer sends it with sendfile(2) at
+// Offset, never through the file position, which other readers share.
+type RecordFile interface {
+	Fd() int
+	Offset() int64
+	Len() int64
+	// Unchanged reports whether the bytes in the file are still those the
+	// range stood for; checked after they were sent.
+	Unchanged() bool
+}
+
+// fileSplice puts f in place of the RecordBatches of
+// Topics[topic].Partitions[partition].
+type fileSplice struct {
+	topic, partition int
+	f                RecordFile
+}
+
+// SendFile makes the writer send f as the record batches of
+// Topics[topic].Partitions[partition] of the FetchResponse the handler
+// returns, whose RecordBatches it leaves empty. Entries must come in the
+// order of the response. The writer reads f while writing the response: it
+// must stay open until the AfterWrite hook runs (which should close it).
+// Only call it if CanSendFile, and only with at least MinSpliceBytes of
+// record data in the response in all (below that, copying is cheaper).
+func (c *Conn) SendFile(topic, partition int, f RecordFile) {
+	c.files = append(c.files, fileSplice{topic: topic, partition: partition, f: f})
+}
+
+// CanSendFile reports whether record data can go from files to this
+// connection with sendfile.
+func (c *Conn) CanSendFile() bool { return canSendFile(c.nc) }
 
 // AfterWrite registers fn to run once the response to the request being
 // served has been written to the socket, or dropped; after that nothing
@@ -190,6 +226,8 @@ func (c *Conn) serve(frame []byte) error {
 
 	resp, err := c.s.handler.Handle(c.s.ctx, c, h, req)
 	done := c.TakeAfterWrite()
+	files := c.files
+	c.files = nil
 	if err != nil || resp == nil {
 		if done != nil {
 			done()
@@ -200,7 +238,7 @@ func (c *Conn) serve(frame []byte) error {
 		return nil
 	}
 	resp.SetVersion(req.GetVersion())
-	c.out <- outgoing{corr: h.CorrelationID, key: h.APIKey, resp: resp, done: done,
+	c.out <- outgoing{corr: h.CorrelationID, key: h.APIKey, resp: resp, done: done, files: files,
 		flexible: resp.IsFlexible() && h.APIKey != int16(kmsg.ApiVersions)}
 	return nil
 }

@@ -2,7 +2,11 @@ package protocol
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
 	"net"
+	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -16,20 +20,26 @@ import (
 //
 // Owned by the connection's writer goroutine.
 type responseWriter struct {
-	b     []byte      // encoded bytes, except spliced record batches
-	cuts  []splice    // record batches to write after b[:at], in order
-	dones []func()    // hooks to run after the write
-	size  int         // bytes queued: len(b) plus the spliced batches
-	iov   net.Buffers // scratch for flush
-	e0    []byte      // scratch for spliceFetch
-	e1    []byte      // scratch for spliceFetch
-	recs  []*[]byte   // scratch for spliceFetch
-	saved [][]byte    // scratch for spliceFetch
+	b     []byte       // encoded bytes, except spliced record batches
+	cuts  []splice     // record batches to write after b[:at], in order
+	dones []func()     // hooks to run after the write
+	size  int          // bytes queued: len(b) plus the spliced batches
+	iov   net.Buffers  // scratch for flush
+	e0    []byte       // scratch for spliceFetch
+	e1    []byte       // scratch for spliceFetch
+	recs  []*[]byte    // scratch for spliceFetch
+	saved [][]byte     // scratch for spliceFetch
+	files []RecordFile // scratch for spliceFetch: saved[k] is in files[k] if non-nil
+	copy  []byte       // scratch for sending files without sendfile
+	err   error        // a response could not be encoded: fail the flush
 }
 
+// A splice is a record batch written after b[:at]: rec, or the bytes of
+// file when that is set.
 type splice struct {
-	at  int
-	rec []byte
+	at   int
+	rec  []byte
+	file RecordFile
 }
 
 // Stand-ins for record batches while spliceFetch encodes; only ever read.
@@ -37,7 +47,11 @@ var spliceOne, spliceEmpty = []byte{0}, []byte{}
 
 // minSpliceBytes is the smallest amount of record data worth splicing: below
 // it, copying is cheaper than the extra encode spliceFetch does.
-const minSpliceBytes = 16 << 10
+const minSpliceBytes = MinSpliceBytes
+
+// MinSpliceBytes is the least record data of a Fetch response that the
+// writer splices (or sends from files, Conn.SendFile) rather than copies.
+const MinSpliceBytes = 16 << 10
 
 // add encodes o, a frame: size, correlation id, header tags, body.
 func (w *responseWriter) add(o outgoing) {
@@ -49,7 +63,12 @@ func (w *responseWriter) add(o outgoing) {
 	}
 	spliced := -1
 	if fr, ok := o.resp.(*kmsg.FetchResponse); ok {
-		spliced = w.spliceFetch(fr)
+		spliced = w.spliceFetch(fr, o.files)
+		if spliced < 0 && len(o.files) > 0 {
+			if err := readFiles(fr, o.files); err != nil && w.err == nil {
+				w.err = err
+			}
+		}
 	}
 	if spliced < 0 {
 		spliced = 0
@@ -73,18 +92,33 @@ func (w *responseWriter) add(o outgoing) {
 // batch, the last byte of its length prefix differs (compact 0x01 vs 0x02,
 // or int32 0 vs 1) and e1 has one more byte after it. Walking both finds
 // each prefix exactly, whatever bytes the other fields hold.
-func (w *responseWriter) spliceFetch(fr *kmsg.FetchResponse) int {
-	w.recs, w.saved = w.recs[:0], w.saved[:0]
+//
+// files (Conn.SendFile) stand in for the empty RecordBatches of their
+// partitions; they are spliced as they are, never copied here.
+func (w *responseWriter) spliceFetch(fr *kmsg.FetchResponse, files []fileSplice) int {
+	w.recs, w.saved, w.files = w.recs[:0], w.saved[:0], w.files[:0]
 	total := 0
 	for i := range fr.Topics {
 		for j := range fr.Topics[i].Partitions {
 			p := &fr.Topics[i].Partitions[j]
+			if len(files) > 0 && files[0].topic == i && files[0].partition == j {
+				w.recs = append(w.recs, &p.RecordBatches)
+				w.saved = append(w.saved, p.RecordBatches)
+				w.files = append(w.files, files[0].f)
+				total += int(files[0].f.Len())
+				files = files[1:]
+				continue
+			}
 			if len(p.RecordBatches) > 0 {
 				w.recs = append(w.recs, &p.RecordBatches)
 				w.saved = append(w.saved, p.RecordBatches)
+				w.files = append(w.files, nil)
 				total += len(p.RecordBatches)
 			}
 		}
+	}
+	if len(files) > 0 {
+		return -1 // not in the response's order: readFiles sorts it out
 	}
 	if total < minSpliceBytes {
 		return -1
@@ -121,13 +155,17 @@ func (w *responseWriter) spliceFetch(fr *kmsg.FetchResponse) int {
 		}
 		// e0[i] ends batch k's length prefix.
 		w.b = append(w.b, e0[prev:i+1-prefix]...)
-		rec := w.saved[k]
-		if prefix == 1 {
-			w.b = binary.AppendUvarint(w.b, uint64(len(rec))+1)
-		} else {
-			w.b = binary.BigEndian.AppendUint32(w.b, uint32(len(rec)))
+		rec, file := w.saved[k], w.files[k]
+		n := len(rec)
+		if file != nil {
+			n = int(file.Len())
 		}
-		w.cuts = append(w.cuts, splice{at: len(w.b), rec: rec})
+		if prefix == 1 {
+			w.b = binary.AppendUvarint(w.b, uint64(n)+1)
+		} else {
+			w.b = binary.BigEndian.AppendUint32(w.b, uint32(n))
+		}
+		w.cuts = append(w.cuts, splice{at: len(w.b), rec: rec, file: file})
 		i++
 		prev = i
 	}
@@ -135,22 +173,35 @@ func (w *responseWriter) spliceFetch(fr *kmsg.FetchResponse) int {
 	return total
 }
 
+// readFiles reads the files of a response into its RecordBatches, for when
+// it has to be encoded whole.
+func readFiles(fr *kmsg.FetchResponse, files []fileSplice) error {
+	for _, f := range files {
+		if f.topic >= len(fr.Topics) || f.partition >= len(fr.Topics[f.topic].Partitions) {
+			return fmt.Errorf("record file for a partition not in the response (%d, %d)", f.topic, f.partition)
+		}
+		b := make([]byte, f.f.Len())
+		if err := preadFull(f.f.Fd(), b, f.f.Offset()); err != nil {
+			return err
+		}
+		if !f.f.Unchanged() {
+			return errFileChanged
+		}
+		fr.Topics[f.topic].Partitions[f.partition].RecordBatches = b
+	}
+	return nil
+}
+
+var (
+	errFileChanged = errors.New("record file truncated while it was sent")
+	errShortFile   = fmt.Errorf("record file shorter than its range: %w", io.ErrUnexpectedEOF)
+)
+
 // flush writes everything queued, runs the hooks and resets w.
 func (w *responseWriter) flush(nc net.Conn) error {
-	var err error
-	if len(w.cuts) == 0 {
-		_, err = nc.Write(w.b)
-	} else {
-		iov := w.iov[:0]
-		prev := 0
-		for _, c := range w.cuts {
-			iov = append(iov, w.b[prev:c.at], c.rec)
-			prev = c.at
-		}
-		iov = append(iov, w.b[prev:])
-		w.iov = iov[:0]
-		_, err = iov.WriteTo(nc) // consumes iov
-		clear(w.iov[:cap(w.iov)])
+	err := w.err
+	if err == nil {
+		err = w.write(nc)
 	}
 	for _, d := range w.dones {
 		d()
@@ -159,10 +210,92 @@ func (w *responseWriter) flush(nc net.Conn) error {
 	clear(w.cuts)
 	clear(w.saved[:cap(w.saved)])
 	clear(w.recs[:cap(w.recs)])
-	w.dones, w.cuts, w.size = w.dones[:0], w.cuts[:0], 0
+	clear(w.files[:cap(w.files)])
+	w.dones, w.cuts, w.size, w.err = w.dones[:0], w.cuts[:0], 0, nil
 	w.b = w.b[:0]
 	if cap(w.b) > 8<<20 {
 		w.b = nil // don't pin a huge fetch buffer on an idle connection
 	}
 	return err
+}
+
+// write writes w.b with the splices: batches in memory as iovecs of one
+// writev, files with sendfile in between.
+func (w *responseWriter) write(nc net.Conn) error {
+	if len(w.cuts) == 0 {
+		_, err := nc.Write(w.b)
+		return err
+	}
+	defer func() { clear(w.iov[:cap(w.iov)]) }()
+	iov := w.iov[:0]
+	prev := 0
+	for _, c := range w.cuts {
+		iov = append(iov, w.b[prev:c.at])
+		prev = c.at
+		if c.file == nil {
+			iov = append(iov, c.rec)
+			continue
+		}
+		w.iov = iov[:0]
+		if _, err := iov.WriteTo(nc); err != nil { // consumes iov
+			return err
+		}
+		iov = w.iov[:0]
+		if err := w.sendFile(nc, c.file); err != nil {
+			return err
+		}
+	}
+	iov = append(iov, w.b[prev:])
+	w.iov = iov[:0]
+	_, err := iov.WriteTo(nc)
+	return err
+}
+
+// sendFile writes f to nc: with sendfile where it can, otherwise by pread
+// and write. Either way it fails if f changed meanwhile, since the bytes
+// sent may then not be the batches the response announced.
+func (w *responseWriter) sendFile(nc net.Conn, f RecordFile) error {
+	done, err := sendfile(nc, f)
+	if err == nil && done < f.Len() {
+		err = w.copyFile(nc, f, done)
+	}
+	if err == nil && !f.Unchanged() {
+		err = errFileChanged
+	}
+	return err
+}
+
+// copyFile writes f from byte from on through w.copy.
+func (w *responseWriter) copyFile(nc net.Conn, f RecordFile, from int64) error {
+	if w.copy == nil {
+		w.copy = make([]byte, 256<<10)
+	}
+	for off, end := f.Offset()+from, f.Offset()+f.Len(); off < end; {
+		b := w.copy[:min(int64(len(w.copy)), end-off)]
+		if err := preadFull(f.Fd(), b, off); err != nil {
+			return err
+		}
+		if _, err := nc.Write(b); err != nil {
+			return err
+		}
+		off += int64(len(b))
+	}
+	return nil
+}
+
+func preadFull(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := syscall.Pread(fd, b, off)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
 }
