@@ -45,7 +45,8 @@ type fetchRead struct {
 	part    *cachedPartition
 	p       *replica.Partition
 	err     int16
-	records []byte
+	records []byte             // fileMark when the batches are in file
+	file    *storage.FileRange // batches left in their segment file (sendfile)
 	hw      int64
 	lso     int64
 	start   int64
@@ -57,13 +58,29 @@ type fetchRead struct {
 // response's RecordBatches point into it until then.
 var fetchBufs = sync.Pool{New: func() any { return new(fetchBuf) }}
 
-type fetchBuf struct{ b []byte }
+type fetchBuf struct {
+	b     []byte
+	files []*storage.FileRange // ranges of the current pass, closed on release
+}
+
+// fileMark stands in for records left in a file, for code that only asks
+// whether a partition returned any.
+var fileMark = []byte{0}
+
+func (f *fetchBuf) closeFiles() {
+	for _, r := range f.files {
+		r.Close()
+	}
+	clear(f.files)
+	f.files = f.files[:0]
+}
 
 // maxPooledFetchBuf bounds the buffers kept for reuse; rarer bigger
 // responses get a fresh one that the GC reclaims.
 const maxPooledFetchBuf = 16 << 20
 
 func (f *fetchBuf) release() {
+	f.closeFiles()
 	if cap(f.b) > maxPooledFetchBuf {
 		return
 	}
@@ -169,9 +186,15 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 
 	reads := make([]fetchRead, len(parts))
 	buf := new(fetchBuf)
+	// Large responses go out with sendfile from the segment files (Kafka's
+	// FileRecords.writeTo): fetchOnce takes file ranges rather than bytes,
+	// and what turns out smaller than protocol.MinSpliceBytes is read
+	// below, since copying is cheaper then.
+	useFiles := false
 	if c != nil {
 		buf = fetchBufs.Get().(*fetchBuf)
 		c.AfterWrite(buf.release)
+		useFiles = c.CanSendFile()
 	}
 	var waiter *replica.Waiter
 	var timer *time.Timer
@@ -183,8 +206,10 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 			timer.Stop()
 		}
 	}()
+	total := 0
 	for {
-		total, failed := b.fetchOnce(parts, reads, buf, maxBytes, readCommitted)
+		var failed bool
+		total, failed = b.fetchOnce(parts, reads, buf, maxBytes, readCommitted, useFiles)
 		if failed || total >= int(req.MinBytes) || maxWait <= 0 || ctx.Err() != nil {
 			break
 		}
@@ -202,7 +227,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 			waiter = replica.NewWaiter(ps)
 			timer = time.NewTimer(left)
 			// An append may have landed between the read and registering.
-			if total2, _ := b.fetchOnce(parts, reads, buf, maxBytes, readCommitted); total2 >= int(req.MinBytes) {
+			if total, _ = b.fetchOnce(parts, reads, buf, maxBytes, readCommitted, useFiles); total >= int(req.MinBytes) {
 				break
 			}
 		} else {
@@ -213,6 +238,10 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		case <-timer.C:
 		case <-ctx.Done():
 		}
+	}
+
+	if useFiles && total < protocol.MinSpliceBytes {
+		b.readFiles(reads, buf)
 	}
 
 	// Build the response; an incremental one carries only what changed.
@@ -238,6 +267,10 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		rp.LogStartOffset = r.start
 		rp.PreferredReadReplica = -1
 		rp.RecordBatches = r.records
+		if r.file != nil {
+			rp.RecordBatches = []byte{}
+			c.SendFile(len(resp.Topics)-1, len(cur.Partitions), r.file)
+		}
 		rotate = rotate || len(r.records) > 0
 		if rp.RecordBatches == nil {
 			// Kafka always sends a (possibly empty) record set; librdkafka
@@ -270,8 +303,11 @@ func unknownTopicID(name string) bool { return name == "" || name[0] == 0 }
 // fetchOnce reads every partition once into reads, their batches into buf
 // (reset first: a pass replaces the previous one). It reports the bytes read
 // and whether any partition failed (failures answer at once).
-func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fetchBuf, maxBytes int, readCommitted bool) (total int, failed bool) {
+//
+// With files it takes the batches as file ranges (buf.files) instead.
+func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fetchBuf, maxBytes int, readCommitted, files bool) (total int, failed bool) {
 	buf.b = buf.b[:0]
+	buf.closeFiles()
 	minOne := true
 	for i, cp := range parts {
 		r := &reads[i]
@@ -314,10 +350,21 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 		}
 		// Earlier partitions' records stay valid if buf.b grows: they keep
 		// the old array alive.
-		start := len(buf.b)
-		buf.b, err = p.ReadAppend(buf.b, cp.fetchOffset, max(limit, 0), upTo, minOne)
-		if len(buf.b) > start {
-			r.records = buf.b[start:len(buf.b):len(buf.b)]
+		n := 0
+		if files {
+			var fr *storage.FileRange
+			fr, err = p.ReadRange(cp.fetchOffset, max(limit, 0), upTo, minOne)
+			if fr != nil {
+				buf.files = append(buf.files, fr)
+				r.file, r.records, n = fr, fileMark, int(fr.Len())
+			}
+		} else {
+			start := len(buf.b)
+			buf.b, err = p.ReadAppend(buf.b, cp.fetchOffset, max(limit, 0), upTo, minOne)
+			if len(buf.b) > start {
+				r.records = buf.b[start:len(buf.b):len(buf.b)]
+				n = len(r.records)
+			}
 		}
 		if err != nil {
 			r.err = errorCode(err)
@@ -327,10 +374,33 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 			failed = true
 			continue
 		}
-		if len(r.records) > 0 {
-			total += len(r.records)
+		if n > 0 {
+			total += n
 			minOne = false
 		}
 	}
 	return total, failed
+}
+
+// readFiles reads the file ranges of reads into buf (the copy path, for a
+// response too small to be worth sendfile).
+func (b *Broker) readFiles(reads []fetchRead, buf *fetchBuf) {
+	for i := range reads {
+		r := &reads[i]
+		if r.file == nil {
+			continue
+		}
+		start := len(buf.b)
+		var err error
+		buf.b, err = r.file.AppendTo(buf.b)
+		r.file, r.records = nil, nil
+		if err != nil {
+			r.err = errorCode(err)
+			b.log.Error("fetch read failed", "topic", r.part.topic, "partition", r.part.partition, "err", err)
+			continue
+		}
+		// Earlier partitions' records stay valid if buf.b grows.
+		r.records = buf.b[start:len(buf.b):len(buf.b)]
+	}
+	buf.closeFiles()
 }
