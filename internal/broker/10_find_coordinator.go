@@ -2,17 +2,19 @@ package broker
 
 // FindCoordinator, versions 0-6.
 //
-// There is no group or transaction coordinator yet (they arrive with the
-// consumer-group and transaction issues), so every key is answered with
-// COORDINATOR_NOT_AVAILABLE, which clients treat as "retry later". The API
-// is advertised with Kafka 3.9's range anyway: librdkafka 2.0 enables lz4
-// only when FindCoordinator v0 is in the advertised range (its feature
-// table ties lz4 to the 0.9/0.10 API set), and without it kcat and
-// confluent-kafka silently send lz4 topics uncompressed. v4+ (KIP-699)
-// batches keys; v1+ adds the key type and an error message.
+// Group keys (key type 0, and every v0 request) are answered with this
+// broker, the leader of the group's __consumer_offsets partition
+// (abs(javaHashCode(group)) % offsets.topic.num.partitions); the first such
+// request creates __consumer_offsets when it does not exist yet. There is
+// no transaction coordinator yet (a later issue), so transaction keys (key
+// type 1) get COORDINATOR_NOT_AVAILABLE, which clients treat as "retry
+// later"; other key types are INVALID_REQUEST. v1+ adds the key type and an
+// error message; v4+ batches keys (KIP-699); v6 is the share-group key type
+// in Kafka 4, invalid here as in 3.9.
 //
-// NOTE: replace this file when the group coordinator lands; registering the
-// key twice panics at start.
+// The API is advertised with Kafka 3.9's full range also because librdkafka
+// 2.0 enables lz4 only when FindCoordinator v0 is in it (its feature table
+// ties lz4 to the 0.9/0.10 API set).
 
 import (
 	"context"
@@ -24,22 +26,41 @@ import (
 
 func init() { register(kmsg.FindCoordinator, 0, 6, handleFindCoordinator) }
 
-func handleFindCoordinator(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+func handleFindCoordinator(_ context.Context, b *Broker, c *protocol.Conn, _ protocol.RequestHeader, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
-	msg := "samsa has no group or transaction coordinator yet"
-	b.log.Debug("find coordinator: none available", "client_id", h.ClientID)
+	keyType := req.CoordinatorType
+	if req.Version == 0 {
+		keyType = 0
+	}
+	find := func(key string) (nodeID int32, host string, port int32, code int16, msg *string) {
+		switch keyType {
+		case 0:
+			gc, err := b.groupCoordinator()
+			if err != nil {
+				b.log.Warn("the group coordinator is not available", "err", err)
+				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, errorMessage(err)
+			}
+			if !gc.Owns(key) {
+				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+			}
+			ep := b.endpointFor(c)
+			return b.nodeID, ep.host, ep.port, 0, nil
+		case 1:
+			m := "samsa has no transaction coordinator yet"
+			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, &m
+		}
+		m := "unknown coordinator key type"
+		return -1, "", -1, kerr.InvalidRequest.Code, &m
+	}
 	if req.Version < 4 {
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		resp.ErrorMessage = &msg
-		resp.NodeID = -1
+		resp.NodeID, resp.Host, resp.Port, resp.ErrorCode, resp.ErrorMessage = find(req.CoordinatorKey)
 		return resp, nil
 	}
 	for _, k := range req.CoordinatorKeys {
-		c := kmsg.NewFindCoordinatorResponseCoordinator()
-		c.Key, c.NodeID, c.ErrorCode = k, -1, kerr.CoordinatorNotAvailable.Code
-		m := msg
-		c.ErrorMessage = &m
-		resp.Coordinators = append(resp.Coordinators, c)
+		rc := kmsg.NewFindCoordinatorResponseCoordinator()
+		rc.Key = k
+		rc.NodeID, rc.Host, rc.Port, rc.ErrorCode, rc.ErrorMessage = find(k)
+		resp.Coordinators = append(resp.Coordinators, rc)
 	}
 	return resp, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/replica"
@@ -31,6 +32,11 @@ type Broker struct {
 	server   *protocol.Server
 	sessions *fetchSessions
 	pids     *producerIDs
+
+	// groups is the group coordinator, nil until __consumer_offsets
+	// exists (groups.go); groupsMu serializes starting it.
+	groups   atomic.Pointer[group.Coordinator]
+	groupsMu sync.Mutex
 
 	// topicMu serializes topic changes: the metadata change together with
 	// opening or deleting the partitions it implies, so a delete racing a
@@ -92,6 +98,15 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 	if err := b.openPartitions(); err != nil {
 		b.replicas.Close()
 		return nil, err
+	}
+	if b.meta.Image().Topic(group.Topic) != nil {
+		b.groupsMu.Lock()
+		_, err := b.startGroups()
+		b.groupsMu.Unlock()
+		if err != nil {
+			b.replicas.Close()
+			return nil, err
+		}
 	}
 	slots, _ := cfg.Get("max.incremental.fetch.session.cache.slots")
 	n, _ := strconv.Atoi(slots)
@@ -253,6 +268,14 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.closed = true
 	b.mu.Unlock()
 	var errs []error
+	// Stop the group coordinator first: it answers the JoinGroup and
+	// SyncGroup requests waiting for a rebalance, which the network close
+	// below waits for, and appends nothing more to the logs.
+	b.groupsMu.Lock()
+	if c := b.groups.Load(); c != nil {
+		c.Close()
+	}
+	b.groupsMu.Unlock()
 	if err := b.server.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close network: %w", err))
 	}

@@ -1,0 +1,134 @@
+package broker
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/group"
+	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/record"
+)
+
+// The group coordinator runs once __consumer_offsets exists: at start when
+// the topic is already there, else on first use (FindCoordinator or any
+// group API), when the topic is created with Kafka's settings for it.
+
+// groupCoordinator returns the coordinator, creating __consumer_offsets and
+// loading its partitions on first use.
+func (b *Broker) groupCoordinator() (*group.Coordinator, error) {
+	if c := b.groups.Load(); c != nil {
+		return c, nil
+	}
+	b.groupsMu.Lock()
+	defer b.groupsMu.Unlock()
+	if c := b.groups.Load(); c != nil {
+		return c, nil
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("broker is shutting down")
+	}
+	if b.meta.Image().Topic(group.Topic) == nil {
+		n := b.cfgInt("offsets.topic.num.partitions", 50)
+		configs := map[string]string{
+			"cleanup.policy":   "compact",
+			"segment.bytes":    strconv.Itoa(b.cfgInt("offsets.topic.segment.bytes", 100<<20)),
+			"compression.type": "producer",
+		}
+		if _, err := b.createTopic(group.Topic, int32(n), configs); err != nil {
+			return nil, fmt.Errorf("create %s: %w", group.Topic, err)
+		}
+		b.log.Info("created the internal topic", "topic", group.Topic, "partitions", n)
+	}
+	return b.startGroups()
+}
+
+// startGroups creates the coordinator and loads every partition of
+// __consumer_offsets (all of them are led here). b.groupsMu held.
+func (b *Broker) startGroups() (*group.Coordinator, error) {
+	t := b.meta.Image().Topic(group.Topic)
+	ms := func(key string, def int) time.Duration { return time.Duration(b.cfgInt(key, def)) * time.Millisecond }
+	cfg := group.Config{
+		MinSessionTimeout: ms("group.min.session.timeout.ms", 6000),
+		MaxSessionTimeout: ms("group.max.session.timeout.ms", 1800000),
+		InitialRebalance:  ms("group.initial.rebalance.delay.ms", 3000),
+		MaxSize:           b.cfgInt("group.max.size", 1<<31-1),
+		MetadataMaxBytes:  b.cfgInt("offset.metadata.max.bytes", 4096),
+		OffsetsRetention:  time.Duration(b.cfgInt("offsets.retention.minutes", 10080)) * time.Minute,
+		RetentionCheck:    ms("offsets.retention.check.interval.ms", 600000),
+		Codec:             int8(b.cfgInt("offsets.topic.compression.codec", 0)),
+		LoadBufferSize:    b.cfgInt("offsets.load.buffer.size", 5<<20),
+	}
+	c := group.New(cfg, t.Partitions, offsetsStore{b}, b.log)
+	for p := int32(0); p < t.Partitions; p++ {
+		if err := c.LoadPartition(p); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	b.groups.Store(c)
+	return c, nil
+}
+
+func (b *Broker) cfgInt(key string, def int) int {
+	s, ok := b.cfg.Get(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// offsetsStore gives the coordinator the partitions of __consumer_offsets.
+type offsetsStore struct{ b *Broker }
+
+func (s offsetsStore) partition(p int32) (interface {
+	AppendInternal(record.Header) (int64, error)
+	ReadInternal(int64, int) ([]byte, error)
+}, error) {
+	part := s.b.replicas.Partition(group.Topic, p)
+	if part == nil {
+		return nil, fmt.Errorf("%w: %s-%d is not open", group.ErrNotCoordinator, group.Topic, p)
+	}
+	return part, nil
+}
+
+func (s offsetsStore) Append(p int32, batch record.Header) error {
+	part, err := s.partition(p)
+	if err != nil {
+		return err
+	}
+	_, err = part.AppendInternal(batch)
+	return err
+}
+
+func (s offsetsStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) {
+	part, err := s.partition(p)
+	if err != nil {
+		return nil, err
+	}
+	return part.ReadInternal(offset, maxBytes)
+}
+
+// clientHost is how Kafka shows a member's address (InetAddress.toString).
+// A Conn without a network connection (handler tests build bare ones) has
+// no address.
+func clientHost(c *protocol.Conn) (host string) {
+	defer func() {
+		if recover() != nil {
+			host = "/unknown"
+		}
+	}()
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return "/" + c.RemoteAddr().String()
+	}
+	return "/" + host
+}

@@ -1,0 +1,59 @@
+// Package group is the classic group coordinator of Apache Kafka 3.9: it
+// runs the JoinGroup/SyncGroup/Heartbeat/LeaveGroup rebalance protocol for
+// consumer groups (and any other protocol type, such as Connect's), keeps
+// committed offsets, and stores both in the compacted internal topic
+// __consumer_offsets, whose partition p holds the groups with
+// abs(javaHashCode(groupID)) % partitions == p (PartitionFor).
+//
+// # Who owns what
+//
+// The Coordinator owns a map of groups guarded by Coordinator.mu. Each group
+// owns its state (members, generation, protocol, assignments, offsets) and
+// guards all of it with its own mutex, group.mu. Every operation on a group,
+// whether a request or a timer firing, runs with group.mu held from start
+// to finish, so one group's state machine is sequential, as if driven by a
+// single goroutine; different groups run in parallel. We chose a mutex per
+// group over a goroutine per group (franz-go kfake's manage loop) because
+// every transition is short and synchronous: the only things that wait are
+// a JoinGroup or SyncGroup for the rest of the group, and those wait
+// outside the lock on a buffered channel the state machine fills
+// (member.joinCh, member.syncCh), so no goroutine is needed to hold them.
+//
+// Lock order: group.mu, then Coordinator.mu. Never take a group's mutex
+// while holding Coordinator.mu; code that visits many groups copies the
+// list under Coordinator.mu, releases it, then locks the groups one by one.
+//
+// Timers (session expiry, rebalance timeout, the initial rebalance delay,
+// pending-member and pending-sync expiry) are time.AfterFunc callbacks that
+// lock the group and check a sequence number, so a timer that was replaced
+// or stopped while its callback was already on its way does nothing. The
+// durations come from Config, so tests run with short ones.
+//
+// Goroutines: the Coordinator starts one, the offset-expiry loop
+// (offsets.retention.check.interval.ms), and Close stops and waits for it.
+// Close also stops every group's timers and answers every waiting JoinGroup
+// and SyncGroup with NOT_COORDINATOR; a timer callback that runs after
+// Close finds its group closed and returns.
+//
+// # How state reaches disk
+//
+// Every change that Kafka persists is appended to the group's
+// __consumer_offsets partition while group.mu is held, so the log order of
+// one group's records is the order of its state changes, and the change is
+// applied to memory only after the append succeeded: an acknowledged offset
+// commit is in the log. Records use Kafka's layouts (docs/format/
+// consumer_offsets.md): OffsetCommitKey v1 with OffsetCommitValue v3 (v1 when
+// the commit carries an expire timestamp), GroupMetadataKey v2 with
+// GroupMetadataValue v3, and a null value deletes. LoadPartition replays a
+// partition from its start to rebuild the groups it holds; UnloadPartition
+// forgets them (a later multi-broker issue moves partitions between brokers
+// this way).
+//
+// # What callers must do
+//
+// The broker creates __consumer_offsets, calls LoadPartition for every
+// partition it leads before serving group requests, checks that topics and
+// partitions named in offset commits exist, and calls Close before closing
+// the partitions. Request methods may block (JoinGroup and SyncGroup until
+// the rebalance completes); they return early when ctx is done.
+package group

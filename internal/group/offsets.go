@@ -1,0 +1,427 @@
+package group
+
+import (
+	"sort"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// CommitOffsets serves OffsetCommit v0-9. exists reports whether a topic
+// partition exists; commits to others get UNKNOWN_TOPIC_OR_PARTITION. The
+// response is sent only after the commit's records are in the log.
+func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(topic string, partition int32) bool) *kmsg.OffsetCommitResponse {
+	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	gen, memberID, retention := req.Generation, req.MemberID, int64(-1)
+	if req.Version == 0 {
+		gen, memberID = -1, ""
+	}
+	if req.Version >= 2 && req.Version <= 4 {
+		retention = req.RetentionTimeMillis
+	}
+	codes := make([][]int16, len(req.Topics))
+	setAll := func(code int16) {
+		for i := range codes {
+			for j := range codes[i] {
+				if codes[i][j] == 0 {
+					codes[i][j] = code
+				}
+			}
+		}
+	}
+	for i, t := range req.Topics {
+		codes[i] = make([]int16, len(t.Partitions))
+		for j, p := range t.Partitions {
+			switch {
+			case !exists(t.Topic, p.Partition):
+				codes[i][j] = kerr.UnknownTopicOrPartition.Code
+			case p.Metadata != nil && len(*p.Metadata) > c.cfg.MetadataMaxBytes:
+				codes[i][j] = kerr.OffsetMetadataTooLarge.Code
+			}
+		}
+	}
+	defer func() {
+		for i, t := range req.Topics {
+			rt := kmsg.NewOffsetCommitResponseTopic()
+			rt.Topic = t.Topic
+			for j, p := range t.Partitions {
+				rp := kmsg.NewOffsetCommitResponseTopicPartition()
+				rp.Partition, rp.ErrorCode = p.Partition, codes[i][j]
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+	}()
+	g, err := c.lookup(req.Group, gen < 0)
+	if err != nil {
+		setAll(codeOf(err))
+		return resp
+	}
+	if g == nil {
+		// An old generation of a group that is gone.
+		setAll(kerr.IllegalGeneration.Code)
+		return resp
+	}
+	defer g.mu.Unlock()
+	defer g.maybeForget()
+	if gen >= 0 || memberID != "" || req.InstanceID != nil {
+		m := g.members[memberID]
+		switch {
+		case g.isStaticFenced(req.InstanceID, memberID):
+			setAll(kerr.FencedInstanceID.Code)
+		case m == nil:
+			setAll(kerr.UnknownMemberID.Code)
+		case gen != g.generation:
+			setAll(kerr.IllegalGeneration.Code)
+		case g.state == CompletingRebalance:
+			// The member has the new generation but not its assignment.
+			setAll(kerr.RebalanceInProgress.Code)
+		default:
+			g.scheduleHeartbeat(m, m.sessionTimeout) // a commit counts as a heartbeat
+		}
+		if m == nil || gen != g.generation || g.state == CompletingRebalance || g.isStaticFenced(req.InstanceID, memberID) {
+			return resp
+		}
+	} else if g.state != Empty {
+		// Only members may commit for a group that has members.
+		setAll(kerr.UnknownMemberID.Code)
+		return resp
+	}
+	now := c.now()
+	var recs []kv
+	updates := map[topicPartition]offset{}
+	for i, t := range req.Topics {
+		for j, p := range t.Partitions {
+			if codes[i][j] != 0 {
+				continue
+			}
+			o := offset{offset: p.Offset, leaderEpoch: -1, commitTs: now, expireTs: -1}
+			if req.Version >= 6 {
+				o.leaderEpoch = p.LeaderEpoch
+			}
+			if p.Metadata != nil {
+				o.metadata = *p.Metadata
+			}
+			if req.Version == 1 && p.Timestamp != -1 {
+				o.commitTs = p.Timestamp
+			}
+			if retention >= 0 {
+				o.expireTs = o.commitTs + retention
+			}
+			tp := topicPartition{t.Topic, p.Partition}
+			updates[tp] = o
+			recs = append(recs, kv{offsetKey(g.id, tp), offsetValue(o)})
+		}
+	}
+	if len(recs) == 0 {
+		return resp
+	}
+	if err := g.write(recs); err != nil {
+		c.log.Warn("writing an offset commit failed", "group", g.id, "err", err)
+		code := kerr.CoordinatorNotAvailable.Code
+		if err == ErrNotCoordinator {
+			code = kerr.NotCoordinator.Code
+		}
+		setAll(code)
+		return resp
+	}
+	for tp, o := range updates {
+		g.offsets[tp] = o
+	}
+	return resp
+}
+
+// FetchedPartition is one committed offset (Offset -1: none).
+type FetchedPartition struct {
+	Partition   int32
+	Offset      int64
+	LeaderEpoch int32
+	Metadata    string
+}
+
+// FetchedTopic holds a topic's committed offsets.
+type FetchedTopic struct {
+	Topic      string
+	Partitions []FetchedPartition
+}
+
+// FetchOffsets serves one group of OffsetFetch: the committed offsets of
+// the named partitions (topics nil: every partition with an offset).
+func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequestTopic, all bool) ([]FetchedTopic, int16) {
+	g, err := c.lookup(groupID, false)
+	if err != nil {
+		return nil, codeOf(err)
+	}
+	var offsets map[topicPartition]offset
+	if g != nil {
+		offsets = g.offsets
+		defer g.mu.Unlock()
+	}
+	var out []FetchedTopic
+	if all {
+		byTopic := map[string][]FetchedPartition{}
+		for tp, o := range offsets {
+			byTopic[tp.topic] = append(byTopic[tp.topic], FetchedPartition{tp.partition, o.offset, o.leaderEpoch, o.metadata})
+		}
+		for t, ps := range byTopic {
+			sort.Slice(ps, func(i, j int) bool { return ps[i].Partition < ps[j].Partition })
+			out = append(out, FetchedTopic{t, ps})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Topic < out[j].Topic })
+		return out, 0
+	}
+	for _, t := range topics {
+		ft := FetchedTopic{Topic: t.Topic}
+		for _, p := range t.Partitions {
+			fp := FetchedPartition{Partition: p, Offset: -1, LeaderEpoch: -1}
+			if o, ok := offsets[topicPartition{t.Topic, p}]; ok {
+				fp.Offset, fp.LeaderEpoch, fp.Metadata = o.offset, o.leaderEpoch, o.metadata
+			}
+			ft.Partitions = append(ft.Partitions, fp)
+		}
+		out = append(out, ft)
+	}
+	return out, 0
+}
+
+// TopicPartition names a partition in DeleteOffsets.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// DeleteOffsets serves OffsetDelete (KIP-496): it removes the group's
+// committed offsets of parts, except for topics the group consumes
+// (GROUP_SUBSCRIBED_TO_TOPIC). It returns the group error and one code per
+// partition.
+func (c *Coordinator) DeleteOffsets(groupID string, parts []TopicPartition) (int16, []int16) {
+	codes := make([]int16, len(parts))
+	g, err := c.lookup(groupID, false)
+	if err != nil {
+		return codeOf(err), codes
+	}
+	if g == nil {
+		return kerr.GroupIDNotFound.Code, codes
+	}
+	defer g.mu.Unlock()
+	consumer := g.protocolType != nil && *g.protocolType == "consumer"
+	if g.state != Empty && !consumer {
+		return kerr.NonEmptyGroup.Code, codes
+	}
+	var recs []kv
+	var del []topicPartition
+	for i, p := range parts {
+		if g.state != Empty && g.isSubscribed(p.Topic) {
+			codes[i] = kerr.GroupSubscribedToTopic.Code
+			continue
+		}
+		tp := topicPartition{p.Topic, p.Partition}
+		if _, ok := g.offsets[tp]; ok {
+			recs = append(recs, kv{offsetKey(g.id, tp), nil})
+			del = append(del, tp)
+		}
+	}
+	if len(recs) > 0 {
+		if err := g.write(recs); err != nil {
+			return kerr.CoordinatorNotAvailable.Code, codes
+		}
+	}
+	for _, tp := range del {
+		delete(g.offsets, tp)
+	}
+	return 0, codes
+}
+
+// DescribeGroup serves one group of DescribeGroups v0-5. An unknown group is
+// described as Dead with no members, as Kafka.
+func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseGroup {
+	d := kmsg.NewDescribeGroupsResponseGroup()
+	d.Group, d.AuthorizedOperations = groupID, -2147483648
+	g, err := c.lookup(groupID, false)
+	if err != nil {
+		d.ErrorCode = codeOf(err)
+		return d
+	}
+	if g == nil {
+		d.State = Dead.String()
+		return d
+	}
+	defer g.mu.Unlock()
+	d.State = g.state.String()
+	if g.protocolType != nil {
+		d.ProtocolType = *g.protocolType
+	}
+	stable := g.state == Stable
+	if stable && g.protocol != nil {
+		d.Protocol = *g.protocol
+	}
+	for _, m := range g.sortedMembers() {
+		dm := kmsg.NewDescribeGroupsResponseGroupMember()
+		dm.MemberID, dm.InstanceID, dm.ClientID, dm.ClientHost = m.id, m.instanceID, m.clientID, m.clientHost
+		if stable && g.protocol != nil {
+			dm.ProtocolMetadata = m.metadataFor(*g.protocol)
+			dm.MemberAssignment = m.assignment
+		}
+		d.Members = append(d.Members, dm)
+	}
+	return d
+}
+
+// Listing is one group in ListGroups.
+type Listing struct {
+	Group        string
+	ProtocolType string
+	State        State
+}
+
+// ListGroups lists every group of the loaded partitions, sorted by id.
+func (c *Coordinator) ListGroups() []Listing {
+	c.mu.Lock()
+	gs := c.groupList()
+	c.mu.Unlock()
+	var out []Listing
+	for _, g := range gs {
+		g.mu.Lock()
+		if !g.removed {
+			l := Listing{Group: g.id, State: g.state}
+			if g.protocolType != nil {
+				l.ProtocolType = *g.protocolType
+			}
+			out = append(out, l)
+		}
+		g.mu.Unlock()
+	}
+	return out
+}
+
+// DeleteGroup serves one group of DeleteGroups: an Empty group's offsets and
+// metadata are deleted (tombstones); a group with members is
+// NON_EMPTY_GROUP.
+func (c *Coordinator) DeleteGroup(groupID string) int16 {
+	g, err := c.lookup(groupID, false)
+	if err != nil {
+		return codeOf(err)
+	}
+	if g == nil {
+		return kerr.GroupIDNotFound.Code
+	}
+	defer g.mu.Unlock()
+	if g.state != Empty || len(g.members) > 0 {
+		return kerr.NonEmptyGroup.Code
+	}
+	if err := g.deleteAll(nil); err != nil {
+		c.log.Warn("deleting a group failed", "group", g.id, "err", err)
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	c.log.Info("deleted group", "group", g.id)
+	return 0
+}
+
+// deleteAll writes tombstones for the given offsets (nil: all) and the group
+// metadata, then forgets the group. g.mu held.
+func (g *group) deleteAll(tps []topicPartition) error {
+	if tps == nil {
+		for tp := range g.offsets {
+			tps = append(tps, tp)
+		}
+	}
+	recs := make([]kv, 0, len(tps)+1)
+	for _, tp := range tps {
+		recs = append(recs, kv{offsetKey(g.id, tp), nil})
+	}
+	recs = append(recs, kv{groupKey(g.id), nil})
+	if err := g.write(recs); err != nil {
+		return err
+	}
+	for _, tp := range tps {
+		delete(g.offsets, tp)
+	}
+	g.disarm(&g.joinT)
+	g.disarm(&g.syncT)
+	for _, pm := range g.pending {
+		g.disarm(&pm.t)
+	}
+	g.pending = map[string]*pendingMember{}
+	g.state = Dead
+	g.c.forget(g)
+	return nil
+}
+
+func (c *Coordinator) expireLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.RetentionCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.ExpireOffsets()
+		}
+	}
+}
+
+// ExpireOffsets deletes committed offsets older than offsets.retention.minutes
+// as Kafka 2.1+ does (KIP-211): for an Empty group, counted from when it
+// became empty; for a group without a protocol type (manual assignment),
+// from each commit; for a Stable consumer group, only offsets of topics it
+// no longer subscribes to. An Empty group left without offsets is deleted.
+func (c *Coordinator) ExpireOffsets() {
+	c.mu.Lock()
+	gs := c.groupList()
+	c.mu.Unlock()
+	now := c.now()
+	retention := c.cfg.OffsetsRetention.Milliseconds()
+	var total, groups int
+	for _, g := range gs {
+		g.mu.Lock()
+		if g.removed {
+			g.mu.Unlock()
+			continue
+		}
+		var expired []topicPartition
+		for tp, o := range g.offsets {
+			var base int64
+			switch {
+			case g.protocolType == nil:
+				base = o.commitTs
+			case g.state == Empty:
+				base = g.stateTs
+			case *g.protocolType == "consumer" && g.subscribed != nil && g.state == Stable && !g.subscribed[tp.topic]:
+				base = o.commitTs
+			default:
+				continue
+			}
+			if (o.expireTs >= 0 && now >= o.expireTs) || (o.expireTs < 0 && now-base >= retention) {
+				expired = append(expired, tp)
+			}
+		}
+		switch {
+		case g.state == Empty && len(g.members) == 0 && len(g.pending) == 0 && len(expired) == len(g.offsets):
+			if err := g.deleteAll(expired); err != nil {
+				c.log.Warn("expiring a group failed", "group", g.id, "err", err)
+			} else {
+				total += len(expired)
+				groups++
+			}
+		case len(expired) > 0:
+			recs := make([]kv, len(expired))
+			for i, tp := range expired {
+				recs[i] = kv{offsetKey(g.id, tp), nil}
+			}
+			if err := g.write(recs); err != nil {
+				c.log.Warn("expiring offsets failed", "group", g.id, "err", err)
+			} else {
+				for _, tp := range expired {
+					delete(g.offsets, tp)
+				}
+				total += len(expired)
+			}
+		}
+		g.mu.Unlock()
+	}
+	if total > 0 || groups > 0 {
+		c.log.Info("expired committed offsets", "offsets", total, "groups_removed", groups)
+	}
+}

@@ -1,0 +1,30 @@
+package replica
+
+import (
+	"github.com/samsa-io/samsa/internal/record"
+)
+
+// AppendInternal appends a batch the broker built itself (coordinator
+// records for __consumer_offsets) as leader, skipping the client-facing
+// validation of AppendRecords: the batch must be a well-formed v2 batch with
+// a valid CRC. It returns the offset of the batch's first record once the
+// batch is in the log and the high watermark covers it.
+func (p *Partition) AppendInternal(batch record.Header) (int64, error) {
+	if err := p.offline.Load(); err != nil {
+		return 0, *err
+	}
+	info, err := p.log.AppendAsLeader(batch, p.leaderEpoch.Load(), -1)
+	if err != nil {
+		return 0, p.appendFailed(err)
+	}
+	p.advanceHighWatermark(p.log.LogEndOffset())
+	return info.FirstOffset, nil
+}
+
+// ReadInternal returns whole batches from offset up to about maxBytes
+// (always at least one batch), bounded by the log end rather than the high
+// watermark: coordinators replaying their own partition read everything
+// that was appended.
+func (p *Partition) ReadInternal(offset int64, maxBytes int) ([]byte, error) {
+	return p.log.ReadAppend(nil, offset, maxBytes, p.log.LogEndOffset(), true)
+}
