@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"syscall"
@@ -51,7 +52,7 @@ func (r *FileRange) Unchanged() bool { return r.gen.Load() == r.was }
 // small responses).
 func (r *FileRange) AppendTo(dst []byte) ([]byte, error) {
 	start := len(dst)
-	dst = append(dst, make([]byte, r.n)...)
+	dst = slices.Grow(dst, int(r.n))[:start+int(r.n)]
 	if err := preadFull(r.fd, dst[start:], r.off); err != nil {
 		return dst[:start], err
 	}
@@ -159,24 +160,36 @@ func (s *segment) readRange(offset int64, maxBytes int, maxOffset int64, minOneB
 		n = min(first, size-pos)
 	}
 	// Walk the batch headers as segment.read walks the bytes it read
-	// (record.Next): whole batches within n, below maxOffset.
+	// (record.Next): whole batches within n, below maxOffset. Small batches
+	// are walked in windows of the file, large ones one header read each.
+	const hdr = record.LogOverhead + 5 // through magic
 	end, p := pos+n, pos
-	var h [record.LogOverhead + 5]byte
-	for end-p >= int64(len(h)) {
-		if err := preadFull(fd, h[:], p); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				break
+	var window [4096]byte
+	var w []byte // the file from wpos on
+	wpos := int64(0)
+	for end-p >= hdr {
+		if p < wpos || p+hdr > wpos+int64(len(w)) {
+			want := int64(hdr)
+			if len(w) == 0 || p-wpos < int64(len(window)) {
+				want = min(int64(len(window)), end-p) // small batches so far
 			}
-			r.Close()
-			return nil, err
+			wpos, w = p, window[:want]
+			if err := preadFull(fd, w, p); err != nil {
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					break
+				}
+				r.Close()
+				return nil, err
+			}
 		}
+		h := w[p-wpos:]
 		// record.Next's checks: magic 2, a length that covers the header.
 		length := int64(int32(binary.BigEndian.Uint32(h[8:])))
 		if h[16] != 2 || length < record.HeaderSize-record.LogOverhead {
 			break
 		}
 		bs := length + record.LogOverhead
-		if bs > end-p || int64(binary.BigEndian.Uint64(h[:])) >= maxOffset {
+		if bs > end-p || int64(binary.BigEndian.Uint64(h)) >= maxOffset {
 			break
 		}
 		p += bs

@@ -10,15 +10,26 @@ import (
 // TestReadRangeMatchesReadAppend: a range covers exactly the bytes
 // ReadAppend returns, for any offset and limits.
 func TestReadRangeMatchesReadAppend(t *testing.T) {
-	e := newEnv(t, testCfg())
-	for i := range 60 {
-		e.append(spec{n: 1 + i%5, value: 10 + i*7%200})
-	}
+	t.Run("small", func(t *testing.T) { testReadRange(t, testCfg(), 200, 6000) })
+	cfg := testCfg()
+	cfg.SegmentBytes = 256 << 10
+	t.Run("mixed", func(t *testing.T) { testReadRange(t, cfg, 3000, 64<<10) })
+}
+
+func testReadRange(t *testing.T, cfg Config, maxValue, maxFetch int) {
+	e := newEnv(t, cfg)
 	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 120 {
+		v := 10 + rng.IntN(maxValue)
+		if rng.IntN(3) == 0 {
+			v = 10 + rng.IntN(100)
+		}
+		e.append(spec{n: 1 + i%5, value: v})
+	}
 	leo := e.log.LogEndOffset()
-	for range 2000 {
+	for range 3000 {
 		off := rng.Int64N(leo + 1)
-		maxBytes := rng.IntN(6000)
+		maxBytes := rng.IntN(maxFetch)
 		maxOffset := off + rng.Int64N(leo-off+2)
 		minOne := rng.IntN(2) == 0
 		want, err := e.log.ReadAppend(nil, off, maxBytes, maxOffset, minOne)
