@@ -120,15 +120,14 @@ func (s offsetsStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) 
 // clientHost is how Kafka shows a member's address (InetAddress.toString).
 // A Conn without a network connection (handler tests build bare ones) has
 // no address.
-func clientHost(c *protocol.Conn) (host string) {
-	defer func() {
-		if recover() != nil {
-			host = "/unknown"
-		}
-	}()
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+func clientHost(c *protocol.Conn) string {
+	addr := c.RemoteAddr()
+	if addr == nil {
+		return "/unknown"
+	}
+	host, _, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "/" + c.RemoteAddr().String()
+		return "/" + addr.String()
 	}
 	return "/" + host
 }

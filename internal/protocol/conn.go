@@ -108,8 +108,14 @@ func newConn(s *Server, listener string, nc net.Conn) *Conn {
 	}
 }
 
-// RemoteAddr is the client's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+// RemoteAddr is the client's address, or nil for a Conn without a network
+// connection (handlers called directly, as tests and fuzzers do).
+func (c *Conn) RemoteAddr() net.Addr {
+	if c == nil || c.nc == nil {
+		return nil
+	}
+	return c.nc.RemoteAddr()
+}
 
 // stopReading makes the reader stop after the request it is serving.
 func (c *Conn) stopReading() {
