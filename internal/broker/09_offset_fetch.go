@@ -8,8 +8,10 @@ package broker
 // (KIP-320); v7 adds require_stable (KIP-447), which matters only with
 // transactional offset commits, not served yet, so it is accepted and
 // changes nothing; v8+ ask for many groups at once (KIP-709), each with its
-// own error; v9's member id and epoch belong to KIP-848 groups and are
-// ignored for classic groups, as Kafka does.
+// own error; v9's member id and epoch belong to KIP-848 groups: for a
+// consumer group they must name a member and its current epoch
+// (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH) unless null and -1; classic
+// groups ignore them, as Kafka does.
 
 import (
 	"context"
@@ -25,15 +27,15 @@ func init() { register(kmsg.OffsetFetch, 0, 9, handleOffsetFetch) }
 func handleOffsetFetch(_ context.Context, b *Broker, _ *protocol.Conn, _ protocol.RequestHeader, req *kmsg.OffsetFetchRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	gc, err := b.groupCoordinator()
-	fetch := func(groupID string, topics []kmsg.OffsetFetchRequestTopic, all bool) ([]group.FetchedTopic, int16) {
+	fetch := func(groupID string, topics []kmsg.OffsetFetchRequestTopic, all bool, memberID *string, epoch int32) ([]group.FetchedTopic, int16) {
 		if err != nil {
 			return nil, kerr.CoordinatorNotAvailable.Code
 		}
-		return gc.FetchOffsets(groupID, topics, all)
+		return gc.FetchOffsets(groupID, topics, all, memberID, epoch)
 	}
 	if req.Version < 8 {
 		all := req.Topics == nil && req.Version >= 2
-		topics, code := fetch(req.Group, req.Topics, all)
+		topics, code := fetch(req.Group, req.Topics, all, nil, -1)
 		resp.ErrorCode = code
 		if code != 0 && req.Version < 2 {
 			// No top-level error before v2: report it per partition.
@@ -69,7 +71,7 @@ func handleOffsetFetch(_ context.Context, b *Broker, _ *protocol.Conn, _ protoco
 		for _, t := range rg.Topics {
 			reqTopics = append(reqTopics, kmsg.OffsetFetchRequestTopic{Topic: t.Topic, Partitions: t.Partitions})
 		}
-		topics, code := fetch(rg.Group, reqTopics, rg.Topics == nil)
+		topics, code := fetch(rg.Group, reqTopics, rg.Topics == nil, rg.MemberID, rg.MemberEpoch)
 		g.ErrorCode = code
 		for _, t := range topics {
 			rt := kmsg.NewOffsetFetchResponseGroupTopic()

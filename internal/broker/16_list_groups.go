@@ -3,7 +3,8 @@ package broker
 // ListGroups, versions 0-5: every group this broker coordinates, with its
 // protocol type. v3 is flexible; v4 returns each group's state and may
 // filter by states (KIP-518, case-insensitive); v5 returns the group type
-// ("classic" for every group here) and may filter by types (KIP-848).
+// ("classic", or "consumer" for groups of the KIP-848 protocol, whose state
+// is Empty, Assigning, Reconciling or Stable) and may filter by types.
 
 import (
 	"context"
@@ -34,14 +35,13 @@ func handleListGroups(_ context.Context, b *Broker, _ *protocol.Conn, _ protocol
 		}
 		return false
 	}
-	const groupType = "classic"
 	for _, l := range gc.ListGroups() {
-		if (req.Version >= 4 && !match(req.StatesFilter, l.State.String())) ||
-			(req.Version >= 5 && !match(req.TypesFilter, groupType)) {
+		if (req.Version >= 4 && !match(req.StatesFilter, l.State)) ||
+			(req.Version >= 5 && !match(req.TypesFilter, l.Type)) {
 			continue
 		}
 		rg := kmsg.NewListGroupsResponseGroup()
-		rg.Group, rg.ProtocolType, rg.GroupState, rg.GroupType = l.Group, l.ProtocolType, l.State.String(), groupType
+		rg.Group, rg.ProtocolType, rg.GroupState, rg.GroupType = l.Group, l.ProtocolType, l.State, l.Type
 		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp, nil

@@ -62,6 +62,10 @@ func (b *Broker) startGroups() (*group.Coordinator, error) {
 		RetentionCheck:    ms("offsets.retention.check.interval.ms", 600000),
 		Codec:             int8(b.cfgInt("offsets.topic.compression.codec", 0)),
 		LoadBufferSize:    b.cfgInt("offsets.load.buffer.size", 5<<20),
+
+		ConsumerSessionTimeout:    ms("group.consumer.session.timeout.ms", 45000),
+		ConsumerHeartbeatInterval: ms("group.consumer.heartbeat.interval.ms", 5000),
+		ConsumerMaxSize:           b.cfgInt("group.consumer.max.size", 1<<31-1),
 	}
 	c := group.New(cfg, t.Partitions, offsetsStore{b}, b.log)
 	for p := int32(0); p < t.Partitions; p++ {

@@ -53,6 +53,16 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 	if g == nil {
 		return fail(kerr.UnknownMemberID.Code)
 	}
+	if g.cg != nil {
+		if len(g.cg.members) > 0 {
+			// No migration between the protocols (Kafka 3.9 with
+			// group.consumer.migration.policy=disabled).
+			g.mu.Unlock()
+			return fail(kerr.InconsistentGroupProtocol.Code)
+		}
+		// An empty consumer group becomes a classic one; offsets stay.
+		g.cg, g.protocolType = nil, nil
+	}
 	ch, r := g.join(&j)
 	if r != nil {
 		resp = r

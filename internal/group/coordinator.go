@@ -28,6 +28,10 @@ type Config struct {
 	Codec               int8          // offsets.topic.compression.codec
 	LoadBufferSize      int           // offsets.load.buffer.size
 	NewMemberJoinTimout time.Duration // Kafka's fixed 5 minutes for a new member's first join
+
+	ConsumerSessionTimeout    time.Duration // group.consumer.session.timeout.ms
+	ConsumerHeartbeatInterval time.Duration // group.consumer.heartbeat.interval.ms
+	ConsumerMaxSize           int           // group.consumer.max.size
 	// Now is the clock for timestamps kept in records (commit and state
 	// timestamps); nil means time.Now.
 	Now func() time.Time
@@ -45,6 +49,11 @@ func (c *Config) SetDefaults() {
 	def(&c.OffsetsRetention, 7*24*time.Hour)
 	def(&c.RetentionCheck, 10*time.Minute)
 	def(&c.NewMemberJoinTimout, 5*time.Minute)
+	def(&c.ConsumerSessionTimeout, 45*time.Second)
+	def(&c.ConsumerHeartbeatInterval, 5*time.Second)
+	if c.ConsumerMaxSize == 0 {
+		c.ConsumerMaxSize = 1<<31 - 1
+	}
 	if c.MaxSize == 0 {
 		c.MaxSize = 1<<31 - 1
 	}

@@ -1,6 +1,7 @@
-// Package group is the classic group coordinator of Apache Kafka 3.9: it
-// runs the JoinGroup/SyncGroup/Heartbeat/LeaveGroup rebalance protocol for
-// consumer groups (and any other protocol type, such as Connect's), keeps
+// Package group is the group coordinator of Apache Kafka 3.9: it runs the
+// classic JoinGroup/SyncGroup/Heartbeat/LeaveGroup rebalance protocol for
+// consumer groups (and any other protocol type, such as Connect's), the
+// consumer group protocol of KIP-848 (ConsumerGroupHeartbeat), keeps
 // committed offsets, and stores both in the compacted internal topic
 // __consumer_offsets, whose partition p holds the groups with
 // abs(javaHashCode(groupID)) % partitions == p (PartitionFor).
@@ -48,6 +49,43 @@
 // partition from its start to rebuild the groups it holds; UnloadPartition
 // forgets them (a later multi-broker issue moves partitions between brokers
 // this way).
+//
+// # The consumer group protocol (KIP-848)
+//
+// A group is either classic (cg == nil) or a consumer group of KIP-848
+// (cg != nil, consumer_group.go), served through ConsumerGroupHeartbeat v0
+// and ConsumerGroupDescribe v0 as Kafka 3.9 serves them. A member's
+// heartbeat updates its subscription; a new member, a changed subscription
+// or assignor, a member leaving or fenced, or a change in the subscribed
+// topics (created, deleted, more partitions) moves the group epoch, and
+// the target assignment is recomputed at once by the server-side assignor
+// most members ask for ("uniform", the default, or "range"; assignor.go).
+// Each member is then reconciled towards its target as Kafka's
+// CurrentAssignmentBuilder does: partitions it must give up are revoked
+// first, and it keeps its epoch until a heartbeat no longer reports them
+// (or its rebalance timeout fences it); partitions still held or being
+// revoked by another member are withheld until released. Sessions last
+// group.consumer.session.timeout.ms from the last heartbeat; expiry fences
+// the member. A static member's temporary leave (epoch -2) keeps its
+// partitions for a member with the same instance id until the session
+// expires.
+//
+// The two protocols do not mix (group.consumer.migration.policy=disabled):
+// a classic JoinGroup on a consumer group with members is
+// INCONSISTENT_GROUP_PROTOCOL, a consumer heartbeat on a classic group with
+// members is GROUP_ID_NOT_FOUND; an empty group of either kind converts,
+// keeping its committed offsets. Consumer groups commit and fetch offsets
+// with their member epoch as the generation (STALE_MEMBER_EPOCH,
+// UNKNOWN_MEMBER_ID; OffsetCommit v9 required for members).
+//
+// Persistence: only committed offsets of consumer groups reach
+// __consumer_offsets. Their membership, epochs and assignments
+// (Kafka's ConsumerGroupMetadata, ConsumerGroupMemberMetadata,
+// ConsumerGroupTargetAssignment* and ConsumerGroupCurrentMemberAssignment
+// records) are kept in memory only. After a restart (or unload) the group
+// exists only by its offsets; a member's heartbeat gets UNKNOWN_MEMBER_ID
+// and it rejoins with epoch 0, and the group is rebuilt from heartbeats,
+// resuming from the committed offsets.
 //
 // # What callers must do
 //

@@ -123,6 +123,8 @@ type group struct {
 
 	offsets map[topicPartition]offset
 	seq     uint64
+
+	cg *consumerGroup // a group of the consumer protocol (KIP-848); nil: classic
 }
 
 func newGroup(c *Coordinator, id string, p int32) *group {
@@ -158,6 +160,7 @@ func (g *group) disarm(t *timer) {
 // NOT_COORDINATOR. g.mu held.
 func (g *group) shutdown() {
 	g.closed, g.removed = true, true
+	g.shutdownConsumer()
 	g.disarm(&g.joinT)
 	g.disarm(&g.syncT)
 	for _, pm := range g.pending {

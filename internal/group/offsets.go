@@ -65,7 +65,12 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 	}
 	defer g.mu.Unlock()
 	defer g.maybeForget()
-	if gen >= 0 || memberID != "" || req.InstanceID != nil {
+	if g.cg != nil {
+		if code := g.checkConsumerCommit(memberID, gen, req.Version); code != 0 {
+			setAll(code)
+			return resp
+		}
+	} else if gen >= 0 || memberID != "" || req.InstanceID != nil {
 		m := g.members[memberID]
 		switch {
 		case g.isStaticFenced(req.InstanceID, memberID):
@@ -148,7 +153,10 @@ type FetchedTopic struct {
 
 // FetchOffsets serves one group of OffsetFetch: the committed offsets of
 // the named partitions (topics nil: every partition with an offset).
-func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequestTopic, all bool) ([]FetchedTopic, int16) {
+// memberID and memberEpoch (OffsetFetch v9) are checked for consumer
+// groups (KIP-848): UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; nil and -1 skip
+// the check.
+func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequestTopic, all bool, memberID *string, memberEpoch int32) ([]FetchedTopic, int16) {
 	g, err := c.lookup(groupID, false)
 	if err != nil {
 		return nil, codeOf(err)
@@ -157,6 +165,19 @@ func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequ
 	if g != nil {
 		offsets = g.offsets
 		defer g.mu.Unlock()
+		if g.cg != nil && (memberID != nil || memberEpoch >= 0) {
+			id := ""
+			if memberID != nil {
+				id = *memberID
+			}
+			m := g.cg.members[id]
+			if m == nil {
+				return nil, kerr.UnknownMemberID.Code
+			}
+			if m.epoch != memberEpoch {
+				return nil, kerr.StaleMemberEpoch.Code
+			}
+		}
 	}
 	var out []FetchedTopic
 	if all {
@@ -212,7 +233,7 @@ func (c *Coordinator) DeleteOffsets(groupID string, parts []TopicPartition) (int
 	var recs []kv
 	var del []topicPartition
 	for i, p := range parts {
-		if g.state != Empty && g.isSubscribed(p.Topic) {
+		if (g.state != Empty && g.isSubscribed(p.Topic)) || g.consumerSubscribed(p.Topic) {
 			codes[i] = kerr.GroupSubscribedToTopic.Code
 			continue
 		}
@@ -243,7 +264,12 @@ func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseG
 		d.ErrorCode = codeOf(err)
 		return d
 	}
-	if g == nil {
+	if g == nil || g.cg != nil {
+		// A consumer group is not a classic group: Kafka 3.9 describes
+		// it as it describes an unknown group.
+		if g != nil {
+			g.mu.Unlock()
+		}
 		d.State = Dead.String()
 		return d
 	}
@@ -272,7 +298,8 @@ func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseG
 type Listing struct {
 	Group        string
 	ProtocolType string
-	State        State
+	State        string // the classic or consumer group state's name
+	Type         string // "classic" or "consumer" (ListGroups v5)
 }
 
 // ListGroups lists every group of the loaded partitions, sorted by id.
@@ -284,9 +311,12 @@ func (c *Coordinator) ListGroups() []Listing {
 	for _, g := range gs {
 		g.mu.Lock()
 		if !g.removed {
-			l := Listing{Group: g.id, State: g.state}
+			l := Listing{Group: g.id, State: g.state.String(), Type: "classic"}
 			if g.protocolType != nil {
 				l.ProtocolType = *g.protocolType
+			}
+			if g.cg != nil {
+				l.State, l.Type = g.cg.state().String(), "consumer"
 			}
 			out = append(out, l)
 		}
@@ -307,7 +337,7 @@ func (c *Coordinator) DeleteGroup(groupID string) int16 {
 		return kerr.GroupIDNotFound.Code
 	}
 	defer g.mu.Unlock()
-	if g.state != Empty || len(g.members) > 0 {
+	if g.state != Empty || g.hasMembers() {
 		return kerr.NonEmptyGroup.Code
 	}
 	if err := g.deleteAll(nil); err != nil {
@@ -377,6 +407,11 @@ func (c *Coordinator) ExpireOffsets() {
 	for _, g := range gs {
 		g.mu.Lock()
 		if g.removed {
+			g.mu.Unlock()
+			continue
+		}
+		if g.cg != nil && len(g.cg.members) > 0 {
+			// A consumer group with members keeps its offsets.
 			g.mu.Unlock()
 			continue
 		}

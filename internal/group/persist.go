@@ -225,7 +225,8 @@ func (c *Coordinator) replayRecord(get func(string) *group, hasMeta map[string]b
 		}
 	default:
 		// Records of the consumer (KIP-848) and share group protocols:
-		// not served yet; skipped.
+		// not written by samsa (consumer group membership is kept in
+		// memory only, see doc.go); skipped.
 	}
 	return nil
 }
