@@ -247,11 +247,11 @@ func (c *Coordinator) validateHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest)
 // consumerHeartbeat runs one heartbeat on a consumer group. g.mu held.
 func (g *group) consumerHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, clientID, clientHost string, topics Topics, resp *kmsg.ConsumerGroupHeartbeatResponse) *hbError {
 	cg := g.cg
-	if len(cg.members) >= g.c.cfg.ConsumerMaxSize && (req.MemberID == "" || cg.members[req.MemberID] == nil) {
-		return hbErr(kerr.GroupMaxSizeReached.Code, "The consumer group has reached its maximum capacity of %d members.", g.c.cfg.ConsumerMaxSize)
-	}
 	if req.MemberEpoch == leaveEpoch || req.MemberEpoch == staticLeaveEpoch {
 		return g.consumerLeave(req, topics, resp)
+	}
+	if len(cg.members) >= g.c.cfg.ConsumerMaxSize && (req.MemberID == "" || cg.members[req.MemberID] == nil) {
+		return hbErr(kerr.GroupMaxSizeReached.Code, "The consumer group has reached its maximum capacity of %d members.", g.c.cfg.ConsumerMaxSize)
 	}
 	owned := ownedOf(req.Topics, topics)
 	memberID := req.MemberID
