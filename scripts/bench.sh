@@ -14,6 +14,14 @@
 #   BASE_BIN=/tmp/samsa-old TARGETS="base samsa kfake" scripts/bench.sh
 #                                       # also an older samsa build, as "base"
 #   PPROF=127.0.0.1:6060 TARGETS=samsa scripts/bench.sh   # samsa serves pprof meanwhile
+#   CASES=groups scripts/bench.sh       # only the consumer-group cases
+#
+# The consumer-group cases (CASES contains "groups") run tools/groupbench
+# against samsa twice, with the default group.initial.rebalance.delay.ms
+# (3000) and with 0 (a second samsa, "samsa0"), and against kfake (which has
+# no such delay), and print a second table: (re)balance times of a 3- and
+# 4-member group with the range and cooperative-sticky balancers, and
+# OffsetCommit requests per second from one client.
 #
 # Broker CPU per record: utime+stime of the server process from
 # /proc/<pid>/stat before and after each case, divided by the records of the
@@ -34,10 +42,15 @@ BASE_BIN=${BASE_BIN:-}
 PPROF=${PPROF:-}
 REPEAT=${REPEAT:-1}
 PICK=${PICK:-median} # which of the REPEAT runs of a case the table shows: median or best (records/s)
+CASES=${CASES:-"io groups"}          # io: produce/consume; groups: tools/groupbench
+SAMSA0_PORT=${SAMSA0_PORT:-19193}    # samsa with group.initial.rebalance.delay.ms=0
+GROUP_ROUNDS=${GROUP_ROUNDS:-3}      # rebalance rounds per balancer (median shown)
+GROUP_COMMITS=${GROUP_COMMITS:-5000} # OffsetCommit requests per commit case
+GROUP_HEARTBEAT=${GROUP_HEARTBEAT:-100ms}
 
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/samsa-bench.XXXXXX)
-declare -A pids=() ports=([samsa]=$SAMSA_PORT [kfake]=$KFAKE_PORT [base]=$BASE_PORT)
+declare -A pids=() ports=([samsa]=$SAMSA_PORT [kfake]=$KFAKE_PORT [base]=$BASE_PORT [samsa0]=$SAMSA0_PORT)
 cleanup() {
 	for pid in "${pids[@]}"; do
 		kill "$pid" 2>/dev/null || true
@@ -51,6 +64,7 @@ trap 'exit 130' INT TERM
 echo "building samsa and kfakepeer into $work" >&2
 go build -o "$work/samsa" ./cmd/samsa
 go build -o "$work/kfakepeer" ./tools/kfakepeer
+go build -o "$work/groupbench" ./tools/groupbench
 bin=$work/samsa
 tick=$(getconf CLK_TCK)
 
@@ -70,9 +84,10 @@ wait_port() {
 start_server() { # name
 	local port=${ports[$1]}
 	case $1 in
-	samsa | base)
+	samsa | base | samsa0)
 		local extra=() server=$bin
 		[[ -n $PPROF && $1 == samsa ]] && extra=(--pprof "$PPROF")
+		[[ $1 == samsa0 ]] && extra=(--set group.initial.rebalance.delay.ms=0)
 		if [[ $1 == base ]]; then
 			[[ -n $BASE_BIN ]] || { echo "target base needs BASE_BIN" >&2; return 1; }
 			server=$BASE_BIN
@@ -85,7 +100,7 @@ start_server() { # name
 		"$work/kfakepeer" -port "$port" >"$work/kfake.log" 2>&1 &
 		;;
 	*)
-		echo "unknown target $1 (want samsa, kfake or base)" >&2
+		echo "unknown target $1 (want samsa, kfake or base; samsa0 is internal)" >&2
 		return 1
 		;;
 	esac
@@ -131,6 +146,7 @@ run_case() {
 for target in $TARGETS; do
 	start_server "$target"
 done
+[[ " $CASES " == *" io "* ]] || REPEAT=0
 for r in $(seq "$REPEAT"); do
 	for p in $PARTITIONS; do
 		for z in $CODECS; do
@@ -148,6 +164,65 @@ for r in $(seq "$REPEAT"); do
 			--rate "$RATE" --linger 0
 	done
 done
+
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, Linux $(uname -r), $(go version | awk '{print $3}')"
+
+# Consumer groups: samsa with the default initial rebalance delay and with
+# none, and kfake, side by side. One TSV row per value: target, case, value.
+: >"$work/grows"
+gtargets=()
+for t in $TARGETS; do
+	case $t in
+	samsa) gtargets+=(samsa samsa0) ;;
+	kfake) gtargets+=(kfake) ;;
+	esac # base: older builds may have no groups
+done
+if [[ " $CASES " == *" groups "* && ${#gtargets[@]} -gt 0 ]]; then
+	[[ " ${gtargets[*]} " == *" samsa0 "* ]] && start_server samsa0
+	for t in "${gtargets[@]}"; do
+		for bal in range cooperative-sticky; do
+			n=0
+			[[ $bal == range ]] && n=$GROUP_COMMITS
+			out=$("$work/groupbench" -bootstrap "127.0.0.1:${ports[$t]}" -balancer "$bal" -rounds "$GROUP_ROUNDS" \
+				-commits "$n" -heartbeat "$GROUP_HEARTBEAT" -format json 2>"$work/last.err") || {
+				echo "$t groups $bal failed:" >&2
+				cat "$work/last.err" >&2
+				exit 1
+			}
+			echo "$t groups $bal: $out" >&2
+			{
+				printf '%s\t%s\t%.1f\n' "$t" "3 members start, until all hold partitions ($bal), ms" "$(json "$out" .initial_ms)"
+				printf '%s\t%s\t%.1f\n' "$t" "a 4th member joins, until 4 are balanced ($bal), ms" "$(json "$out" .join_ms)"
+				printf '%s\t%s\t%.1f\n' "$t" "1 of 4 leaves, until 3 are balanced ($bal), ms" "$(json "$out" .leave_ms)"
+				json "$out" '(.commits // [])[] | "\(.partitions)\t\(.commits_per_sec)\t\(.p99_ms)"' | while IFS=$'\t' read -r parts cps p99; do
+					printf '%s\t%s\t%.0f\n' "$t" "OffsetCommit, $parts partition(s) per request, commits/s" "$cps"
+					printf '%s\t%s\t%s\n' "$t" "OffsetCommit, $parts partition(s) per request, p99 ms" "$p99"
+				done
+			} >>"$work/grows"
+		done
+	done
+	echo
+	echo "$machine; groupbench: ${GROUP_ROUNDS} rounds (median), heartbeat $GROUP_HEARTBEAT, 12 partitions, $GROUP_COMMITS sequential commits per commit case"
+	echo
+	declare -A gname=([samsa]="samsa (delay 3000 ms)" [samsa0]="samsa (delay 0)" [kfake]="kfake")
+	hdr="| case |"
+	sep="|---|"
+	for t in "${gtargets[@]}"; do
+		hdr+=" ${gname[$t]} |"
+		sep+="---:|"
+	done
+	echo "$hdr"
+	echo "$sep"
+	cut -f2 "$work/grows" | awk '!seen[$0]++' | while IFS= read -r name; do
+		line="| $name |"
+		for t in "${gtargets[@]}"; do
+			v=$(awk -F'\t' -v t="$t" -v n="$name" '$1 == t && $2 == n { print $3 }' "$work/grows")
+			line+=" ${v:--} |"
+		done
+		echo "$line"
+	done
+fi
+[[ " $CASES " == *" io "* ]] || exit 0
 
 # One row per case, the targets side by side.
 echo
