@@ -23,20 +23,38 @@ type Config struct {
 	FlushIntervalMs       int64 // flush.ms; fsync when this old (math.MaxInt64 = never), driven by Log.MaybeFlush
 	FileDeleteDelayMs     int64 // file.delete.delay.ms (60000)
 	Preallocate           bool  // preallocate, reserve segment.bytes for a new .log file
+
+	// cleanup.policy. Time and size retention apply unless the policy is
+	// compact alone (Compact && !Delete), as in Kafka; the cleaner works on
+	// logs with Compact set.
+	Compact                bool
+	Delete                 bool
+	DeleteRetentionMs      int64   // delete.retention.ms (1 day): how long a cleaned tombstone stays
+	MinCleanableDirtyRatio float64 // min.cleanable.dirty.ratio (0.5)
+	MinCompactionLagMs     int64   // min.compaction.lag.ms (0)
+	MaxCompactionLagMs     int64   // max.compaction.lag.ms (math.MaxInt64); <= 0 means no limit
 }
+
+// retains reports whether time and size retention apply (cleanup.policy
+// includes delete, or does not include compact).
+func (c *Config) retains() bool { return c.Delete || !c.Compact }
 
 // DefaultConfig returns Kafka's topic defaults.
 func DefaultConfig() Config {
 	return Config{
-		SegmentBytes:          1 << 30,
-		SegmentMs:             7 * 24 * 60 * 60 * 1000,
-		SegmentIndexBytes:     10 << 20,
-		IndexIntervalBytes:    4096,
-		RetentionMs:           7 * 24 * 60 * 60 * 1000,
-		RetentionBytes:        -1,
-		FlushIntervalMessages: math.MaxInt64,
-		FlushIntervalMs:       math.MaxInt64,
-		FileDeleteDelayMs:     60000,
+		SegmentBytes:           1 << 30,
+		SegmentMs:              7 * 24 * 60 * 60 * 1000,
+		SegmentIndexBytes:      10 << 20,
+		IndexIntervalBytes:     4096,
+		RetentionMs:            7 * 24 * 60 * 60 * 1000,
+		RetentionBytes:         -1,
+		FlushIntervalMessages:  math.MaxInt64,
+		FlushIntervalMs:        math.MaxInt64,
+		FileDeleteDelayMs:      60000,
+		Delete:                 true,
+		DeleteRetentionMs:      24 * 60 * 60 * 1000,
+		MinCleanableDirtyRatio: 0.5,
+		MaxCompactionLagMs:     math.MaxInt64,
 	}
 }
 
@@ -69,6 +87,15 @@ func (c Config) Validate() error {
 	}
 	if c.FileDeleteDelayMs < 0 {
 		errs = append(errs, fmt.Errorf("file.delete.delay.ms %d is negative", c.FileDeleteDelayMs))
+	}
+	if c.MinCleanableDirtyRatio < 0 || c.MinCleanableDirtyRatio > 1 {
+		errs = append(errs, fmt.Errorf("min.cleanable.dirty.ratio %v is not in [0, 1]", c.MinCleanableDirtyRatio))
+	}
+	if c.DeleteRetentionMs < 0 {
+		errs = append(errs, fmt.Errorf("delete.retention.ms %d is negative", c.DeleteRetentionMs))
+	}
+	if c.MinCompactionLagMs < 0 {
+		errs = append(errs, fmt.Errorf("min.compaction.lag.ms %d is negative", c.MinCompactionLagMs))
 	}
 	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 const (
 	recoveryPointCheckpointFile = "recovery-point-offset-checkpoint"
 	logStartCheckpointFile      = "log-start-offset-checkpoint"
+	cleanerCheckpointFile       = "cleaner-offset-checkpoint"
 	cleanShutdownFile           = ".kafka_cleanshutdown"
 	deleteDirSuffix             = "-delete"
 )
@@ -36,6 +37,7 @@ type Dir struct {
 	logs           map[TopicPartition]*Log
 	recoveryPoints map[TopicPartition]int64 // checkpointed, for logs not open
 	logStarts      map[TopicPartition]int64
+	cleanerOffsets map[TopicPartition]int64 // first dirty offsets, for logs not open
 	closed         bool
 	bg             sync.WaitGroup // removal of *-delete folders
 	ckptMu         sync.Mutex     // serializes checkpoint writes
@@ -62,6 +64,11 @@ func OpenDir(path string, logger *slog.Logger) (*Dir, error) {
 	}
 	if d.logStarts, err = readOffsetCheckpoint(filepath.Join(path, logStartCheckpointFile)); err != nil {
 		return nil, err
+	}
+	if d.cleanerOffsets, err = readOffsetCheckpoint(filepath.Join(path, cleanerCheckpointFile)); err != nil {
+		// Only an optimization: the cleaner starts over from the log start.
+		d.logger.Warn("unreadable cleaner checkpoint; cleaning logs from their start", "err", err)
+		d.cleanerOffsets = map[TopicPartition]int64{}
 	}
 	marker := filepath.Join(path, cleanShutdownFile)
 	if _, err := os.Stat(marker); err == nil {
@@ -150,9 +157,11 @@ func (d *Dir) OpenLog(topic string, partition int32, cfg Config, opts Options) (
 		}
 		// Reopening a log closed by Log.Close: it was flushed and snapshotted.
 		d.recoveryPoints[tp], d.logStarts[tp] = old.RecoveryPoint(), old.LogStartOffset()
+		d.cleanerOffsets[tp] = old.CleanerOffset()
 	}
 	d.logs[tp] = nil // reserve while opening
-	p := openParams{clean: d.clean, recoveryPoint: d.recoveryPoints[tp], logStartOffset: d.logStarts[tp], onStart: d.Checkpoint}
+	p := openParams{clean: d.clean, recoveryPoint: d.recoveryPoints[tp], logStartOffset: d.logStarts[tp],
+		cleanerOffset: d.cleanerOffsets[tp], onStart: d.Checkpoint}
 	d.mu.Unlock()
 
 	l, err := openLog(filepath.Join(d.path, tp.String()), tp, cfg, opts, p)
@@ -184,6 +193,7 @@ func (d *Dir) DeleteLog(l *Log) error {
 	}
 	delete(d.recoveryPoints, tp)
 	delete(d.logStarts, tp)
+	delete(d.cleanerOffsets, tp)
 	d.mu.Unlock()
 	err := l.Close()
 	return errors.Join(err, d.renameForDelete(tp, l.Dir()))
@@ -201,6 +211,7 @@ func (d *Dir) DeleteFolder(tp TopicPartition) error {
 	delete(d.logs, tp)
 	delete(d.recoveryPoints, tp)
 	delete(d.logStarts, tp)
+	delete(d.cleanerOffsets, tp)
 	d.mu.Unlock()
 	dir := filepath.Join(d.path, tp.String())
 	if _, err := os.Stat(dir); os.IsNotExist(err) {
@@ -246,6 +257,10 @@ func (d *Dir) Checkpoint() error {
 	d.mu.Lock()
 	rps := make(map[TopicPartition]int64, len(d.recoveryPoints)+len(d.logs))
 	starts := make(map[TopicPartition]int64, len(d.logStarts)+len(d.logs))
+	cleaned := make(map[TopicPartition]int64, len(d.cleanerOffsets)+len(d.logs))
+	for tp, o := range d.cleanerOffsets {
+		cleaned[tp] = o
+	}
 	for tp, o := range d.recoveryPoints {
 		rps[tp] = o
 	}
@@ -258,6 +273,7 @@ func (d *Dir) Checkpoint() error {
 		}
 		rps[tp] = l.RecoveryPoint()
 		starts[tp] = l.LogStartOffset()
+		cleaned[tp] = l.CleanerOffset()
 	}
 	d.mu.Unlock()
 	// Kafka writes only non-zero log start offsets.
@@ -266,9 +282,16 @@ func (d *Dir) Checkpoint() error {
 			delete(starts, tp)
 		}
 	}
+	// Only logs the cleaner has been over.
+	for tp, o := range cleaned {
+		if o == 0 {
+			delete(cleaned, tp)
+		}
+	}
 	return errors.Join(
 		writeOffsetCheckpoint(filepath.Join(d.path, recoveryPointCheckpointFile), rps),
 		writeOffsetCheckpoint(filepath.Join(d.path, logStartCheckpointFile), starts),
+		writeOffsetCheckpoint(filepath.Join(d.path, cleanerCheckpointFile), cleaned),
 	)
 }
 

@@ -45,6 +45,12 @@ type Log struct {
 	bg              sync.WaitGroup
 	onStartAdvanced func() error // persists the log start offset (Dir's checkpoint)
 	latestEpoch     atomic.Int32
+
+	// Log cleaner (cleaner.go). cleanMu serializes cleaning passes; it is
+	// taken before mu and never while holding it.
+	cleanMu        sync.Mutex
+	cleanerOffset  atomic.Int64 // first dirty offset (cleaner-offset-checkpoint)
+	pendingHorizon atomic.Int64 // earliest delete horizon of a kept tombstone, ms; 0 unknown
 }
 
 // segments returns the current segment list; do not modify it.

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -17,6 +18,7 @@ type openParams struct {
 	clean          bool  // the dir had a clean-shutdown marker
 	recoveryPoint  int64 // from recovery-point-offset-checkpoint, 0 if absent
 	logStartOffset int64 // from log-start-offset-checkpoint, 0 if absent
+	cleanerOffset  int64 // from cleaner-offset-checkpoint, 0 if absent
 	onStart        func() error
 }
 
@@ -38,6 +40,7 @@ func openLog(dir string, tp TopicPartition, cfg Config, opts Options, p openPara
 		onStartAdvanced: p.onStart,
 	}
 	l.cfg.Store(&cfg)
+	l.cleanerOffset.Store(p.cleanerOffset)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -75,11 +78,32 @@ func (l *Log) closeSegments() {
 }
 
 // cleanFolder removes leftovers of interrupted operations (*.deleted,
-// *.cleaned, *.swap, *.tmp, index files without a .log) and returns the
-// segment base offsets, ascending.
+// *.cleaned, *.tmp, index files without a .log), completes interrupted
+// cleaner swaps (completeSwaps) and returns the segment base offsets,
+// ascending.
 func cleanFolder(dir string) ([]int64, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
+		return nil, err
+	}
+	var swaps []int64
+	for _, e := range ents {
+		n := e.Name()
+		switch {
+		case strings.HasSuffix(n, deletedSuffix), strings.HasSuffix(n, cleanedSuffix), strings.HasSuffix(n, ".tmp"):
+			if err := os.Remove(filepath.Join(dir, n)); err != nil {
+				return nil, err
+			}
+		case strings.HasSuffix(n, swapSuffix):
+			if o, ok := parseOffsetName(strings.TrimSuffix(n, swapSuffix), logSuffix); ok {
+				swaps = append(swaps, o)
+			}
+		}
+	}
+	if err := completeSwaps(dir, swaps); err != nil {
+		return nil, err
+	}
+	if ents, err = os.ReadDir(dir); err != nil {
 		return nil, err
 	}
 	var bases []int64
@@ -92,24 +116,95 @@ func cleanFolder(dir string) ([]int64, error) {
 	}
 	for _, e := range ents {
 		n := e.Name()
-		switch {
-		case strings.HasSuffix(n, deletedSuffix), strings.HasSuffix(n, cleanedSuffix),
-			strings.HasSuffix(n, swapSuffix), strings.HasSuffix(n, ".tmp"):
+		if strings.HasSuffix(n, swapSuffix) { // an index .swap without its .log.swap: not committed
 			if err := os.Remove(filepath.Join(dir, n)); err != nil {
 				return nil, err
 			}
-		default:
-			for _, suf := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix} {
-				if o, ok := parseOffsetName(n, suf); ok && !logs[o] {
-					if err := os.Remove(filepath.Join(dir, n)); err != nil {
-						return nil, err
-					}
+			continue
+		}
+		for _, suf := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix} {
+			if o, ok := parseOffsetName(n, suf); ok && !logs[o] {
+				if err := os.Remove(filepath.Join(dir, n)); err != nil {
+					return nil, err
 				}
 			}
 		}
 	}
 	slices.Sort(bases)
 	return bases, nil
+}
+
+// completeSwaps finishes cleaner swaps cut short by a crash (Kafka's
+// LogLoader swap handling). A <base>.log.swap exists only once the cleaned
+// segment and its indexes were fsynced and renamed, so it replaces every
+// segment whose base offset lies in [base, its last offset]: those are
+// removed, and the .swap files are renamed into place. A missing index is
+// rebuilt by the open that follows.
+func completeSwaps(dir string, swaps []int64) error {
+	if len(swaps) == 0 {
+		return nil
+	}
+	slices.Sort(swaps)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var bases []int64
+	for _, e := range ents {
+		if o, ok := parseOffsetName(e.Name(), logSuffix); ok {
+			bases = append(bases, o)
+		}
+	}
+	for _, b := range swaps {
+		last, err := lastOffsetInFile(fileName(dir, b, logSuffix) + swapSuffix)
+		if err != nil {
+			return err
+		}
+		for _, o := range bases {
+			if o >= b && o <= max(b, last) {
+				for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
+					if err := os.Remove(fileName(dir, o, suf)); err != nil && !os.IsNotExist(err) {
+						return err
+					}
+				}
+			}
+		}
+		for _, suf := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+			p := fileName(dir, b, suf)
+			if err := os.Rename(p+swapSuffix, p); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	return syncDir(dir)
+}
+
+// lastOffsetInFile walks the batch headers of a .log file and returns the
+// last offset of its last whole batch, -1 if none.
+func lastOffsetInFile(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	last := int64(-1)
+	var hdr [walkHeader]byte
+	for pos := int64(0); pos+walkHeader <= st.Size(); {
+		if _, err := f.ReadAt(hdr[:], pos); err != nil {
+			return 0, err
+		}
+		size := int64(int32(binary.BigEndian.Uint32(hdr[8:]))) + record.LogOverhead
+		if size < record.HeaderSize || pos+size > st.Size() {
+			break
+		}
+		last = int64(binary.BigEndian.Uint64(hdr[:])) + int64(int32(binary.BigEndian.Uint32(hdr[23:])))
+		pos += size
+	}
+	return last, nil
 }
 
 // loadSegments opens the segments, recovers what needs it and sets the log

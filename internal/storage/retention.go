@@ -45,7 +45,7 @@ func (l *Log) enforceRetentionLocked() (int, error) {
 	for i := 0; i+1 < len(segs) && segs[i+1].base <= start; i++ {
 		n = i + 1
 	}
-	if cfg.RetentionMs >= 0 {
+	if cfg.RetentionMs >= 0 && cfg.retains() {
 		for i := range segs {
 			if !deletable(i) || nowMs-segs[i].largestTimestamp() <= cfg.RetentionMs {
 				break
@@ -53,7 +53,7 @@ func (l *Log) enforceRetentionLocked() (int, error) {
 			n = max(n, i+1)
 		}
 	}
-	if cfg.RetentionBytes >= 0 {
+	if cfg.RetentionBytes >= 0 && cfg.retains() {
 		diff := l.Size() - cfg.RetentionBytes
 		for i := range segs {
 			sz := segs[i].size.Load()
@@ -104,20 +104,34 @@ func (l *Log) deleteOldestLocked(n int, why string) error {
 // them open for readers until file.delete.delay.ms has passed (Kafka's
 // asynchronous segment deletion). Caller holds mu.
 func (l *Log) scheduleDeleteLocked(segs []*segment) error {
+	err := renameDeleted(l.dir, segs)
+	l.enqueueDeletesLocked(segs)
+	return err
+}
+
+// renameDeleted renames the segments' files to *.deleted; they stay open.
+func renameDeleted(dir string, segs []*segment) error {
 	var errs []error
-	at := l.nowMs() + l.cfg.Load().FileDeleteDelayMs
 	for _, s := range segs {
 		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
-			p := fileName(l.dir, s.base, suf)
+			p := fileName(dir, s.base, suf)
 			if err := os.Rename(p, p+deletedSuffix); err != nil && !os.IsNotExist(err) {
 				errs = append(errs, err)
 			}
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// enqueueDeletesLocked closes and removes renamed segments once
+// file.delete.delay.ms has passed. Caller holds mu.
+func (l *Log) enqueueDeletesLocked(segs []*segment) {
+	at := l.nowMs() + l.cfg.Load().FileDeleteDelayMs
+	for _, s := range segs {
 		s.deleteAt = at
 		l.pendingDeletes = append(l.pendingDeletes, s)
 	}
 	l.removeExpiredDeletesLocked(l.nowMs(), false)
-	return errors.Join(errs...)
 }
 
 // removeExpiredDeletesLocked closes and removes deleted segments whose delay

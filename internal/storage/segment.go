@@ -69,13 +69,20 @@ func (s *segment) logPath() string { return fileName(s.dir, s.base, logSuffix) }
 // active sizes the indexes for appends. missingIndex reports index files that
 // did not exist or had a torn size, so the caller rebuilds them.
 func openSegment(dir string, base int64, cfg *Config, active, create bool, now time.Time) (s *segment, missingIndex bool, err error) {
+	return openSegmentFiles(dir, base, "", cfg, active, create, now)
+}
+
+// openSegmentFiles is openSegment on files whose names carry the extra
+// suffix (".swap": a cleaned segment opened before it is renamed into
+// place; the open files follow the rename).
+func openSegmentFiles(dir string, base int64, extra string, cfg *Config, active, create bool, now time.Time) (s *segment, missingIndex bool, err error) {
 	s = &segment{base: base, dir: dir, firstBatchTs: -1, created: now}
 	s.maxTs.Store(-1)
 	flags := os.O_RDWR
 	if create {
 		flags |= os.O_CREATE | os.O_EXCL
 	}
-	if s.log, err = os.OpenFile(s.logPath(), flags, 0o644); err != nil {
+	if s.log, err = os.OpenFile(s.logPath()+extra, flags, 0o644); err != nil {
 		return nil, false, err
 	}
 	st, err := s.log.Stat()
@@ -90,17 +97,17 @@ func openSegment(dir string, base int64, cfg *Config, active, create bool, now t
 	if !create {
 		s.created = st.ModTime()
 	}
-	for _, p := range []string{fileName(dir, base, indexSuffix), fileName(dir, base, timeIndexSuffix)} {
+	for _, p := range []string{fileName(dir, base, indexSuffix) + extra, fileName(dir, base, timeIndexSuffix) + extra} {
 		if _, err := os.Stat(p); err != nil {
 			missingIndex = true
 		}
 	}
-	ix, ok1, err := openMmapIndex(fileName(dir, base, indexSuffix), base, offsetEntrySize, int64(cfg.SegmentIndexBytes), active)
+	ix, ok1, err := openMmapIndex(fileName(dir, base, indexSuffix)+extra, base, offsetEntrySize, int64(cfg.SegmentIndexBytes), active)
 	if err != nil {
 		s.log.Close()
 		return nil, false, err
 	}
-	tx, ok2, err := openMmapIndex(fileName(dir, base, timeIndexSuffix), base, timeEntrySize, int64(cfg.SegmentIndexBytes), active)
+	tx, ok2, err := openMmapIndex(fileName(dir, base, timeIndexSuffix)+extra, base, timeEntrySize, int64(cfg.SegmentIndexBytes), active)
 	if err != nil {
 		ix.close()
 		s.log.Close()
