@@ -90,6 +90,9 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 		Retention:  msDuration(cfg.LogRetentionCheckIntervalMs),
 		Flush:      msDuration(cfg.LogFlushSchedulerIntervalMs),
 		Checkpoint: msDuration(cfg.LogFlushOffsetCheckpointIntervalMs),
+
+		CleanerEnable:  cfg.LogCleanerEnable,
+		CleanerBackoff: msDuration(cfg.LogCleanerBackoffMs),
 	}
 	sopts := storage.Options{Logger: log, ProducerIDExpiration: msDuration(cfg.ProducerIDExpirationMs)}
 	if b.replicas, err = replica.NewManager(dirs, iv, sopts, log); err != nil {

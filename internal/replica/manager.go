@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,12 @@ type Intervals struct {
 	Retention  time.Duration // log.retention.check.interval.ms
 	Flush      time.Duration // log.flush.scheduler.interval.ms
 	Checkpoint time.Duration // log.flush.offset.checkpoint.interval.ms
+
+	// The log cleaner of compacted topics: log.cleaner.enable and
+	// log.cleaner.backoff.ms (the pause after a round that found nothing
+	// to clean; <= 0 means Kafka's 15 s).
+	CleanerEnable  bool
+	CleanerBackoff time.Duration
 }
 
 // Manager owns the partitions hosted by this broker.
@@ -35,8 +42,10 @@ type Manager struct {
 	topics  map[string][]*Partition // by topic, index = partition
 	located map[TopicPartition]*storage.Dir
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop        chan struct{}
+	stopCleaner context.CancelFunc // cancels cleanerCtx on Close
+	cleanerCtx  context.Context
+	wg          sync.WaitGroup
 }
 
 // NewManager returns a manager over the given log dirs. It learns where
@@ -45,6 +54,7 @@ func NewManager(dirs []*storage.Dir, iv Intervals, opts storage.Options, log *sl
 	m := &Manager{dirs: dirs, log: log.With("component", "replica-manager"), intervals: iv, opts: opts,
 		parts: map[TopicPartition]*Partition{}, topics: map[string][]*Partition{},
 		located: map[TopicPartition]*storage.Dir{}, stop: make(chan struct{})}
+	m.cleanerCtx, m.stopCleaner = context.WithCancel(context.Background())
 	for _, d := range dirs {
 		tps, err := d.Partitions()
 		if err != nil {
@@ -239,10 +249,77 @@ func (m *Manager) All() []*Partition {
 // Dirs returns the log dirs.
 func (m *Manager) Dirs() []*storage.Dir { return m.dirs }
 
-// Start runs retention, flush and checkpoint work in the background.
+// Start runs retention, flush and checkpoint work in the background, and
+// the log cleaner when enabled.
 func (m *Manager) Start() {
 	m.wg.Add(1)
 	go m.background()
+	if m.intervals.CleanerEnable {
+		m.wg.Add(1)
+		go m.cleaner()
+	}
+}
+
+// cleaner is Kafka's CleanerThread: it goes round the compacted logs one
+// at a time, cleaning those that need it (storage.Log.Clean decides), and
+// sleeps log.cleaner.backoff.ms after a round that cleaned nothing. Close
+// cancels a pass between batches.
+func (m *Manager) cleaner() {
+	defer m.wg.Done()
+	backoff := sane(m.intervals.CleanerBackoff, 15*time.Second)
+	m.log.Info("log cleaner started", "backoff", backoff)
+	t := time.NewTimer(backoff)
+	defer t.Stop()
+	uncleanable := map[*storage.Log]bool{}
+	for {
+		cleaned := false
+		for _, p := range m.All() {
+			if m.cleanerCtx.Err() != nil {
+				return
+			}
+			if uncleanable[p.log] || !p.log.Config().Compact {
+				continue
+			}
+			res, err := p.log.Clean(m.cleanerCtx, time.Now(), false)
+			switch {
+			case err == nil:
+				cleaned = cleaned || res.Cleaned
+			case m.cleanerCtx.Err() != nil:
+				return
+			case errors.Is(err, storage.ErrLogClosed):
+			default:
+				// Kafka marks such a partition uncleanable and goes on.
+				m.log.Error("log cleaning failed; not cleaning the partition again until restart",
+					"topic", p.Topic, "partition", p.Index, "err", err)
+				uncleanable[p.log] = true
+			}
+		}
+		if cleaned {
+			continue
+		}
+		t.Reset(backoff)
+		select {
+		case <-m.cleanerCtx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// CleanNow runs a cleaning pass over every partition of a compacted topic,
+// ignoring min.cleanable.dirty.ratio (tests and tools). It runs in the
+// caller's goroutine, serialized per log with the cleaner's passes.
+func (m *Manager) CleanNow(ctx context.Context, topic string) error {
+	var errs []error
+	for _, p := range m.TopicPartitions(topic) {
+		if p == nil {
+			continue
+		}
+		if _, err := p.log.Clean(ctx, time.Now(), true); err != nil {
+			errs = append(errs, fmt.Errorf("clean %s-%d: %w", p.Topic, p.Index, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (m *Manager) background() {
@@ -307,6 +384,7 @@ func (m *Manager) EnforceRetention() {
 // writing the clean-shutdown marker).
 func (m *Manager) Close() error {
 	close(m.stop)
+	m.stopCleaner()
 	m.wg.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()

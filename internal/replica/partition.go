@@ -253,6 +253,13 @@ func StorageConfig(t *config.Topic) storage.Config {
 		FlushIntervalMs:       t.FlushMs,
 		FileDeleteDelayMs:     t.FileDeleteDelayMs,
 		Preallocate:           t.Preallocate,
+
+		Compact:                t.Compacted(),
+		Delete:                 t.Deletes(),
+		DeleteRetentionMs:      t.DeleteRetentionMs,
+		MinCleanableDirtyRatio: t.MinCleanableDirtyRatio,
+		MinCompactionLagMs:     t.MinCompactionLagMs,
+		MaxCompactionLagMs:     t.MaxCompactionLagMs,
 	}
 }
 
