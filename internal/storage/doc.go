@@ -7,7 +7,8 @@
 //
 //   - [Dir] is one log dir. It finds partition folders "<topic>-<partition>",
 //     opens [Log]s, deletes them, and owns the dir-wide files:
-//     recovery-point-offset-checkpoint, log-start-offset-checkpoint and the
+//     recovery-point-offset-checkpoint, log-start-offset-checkpoint,
+//     cleaner-offset-checkpoint and the
 //     clean-shutdown marker ".kafka_cleanshutdown". meta.properties belongs to
 //     the broker.
 //   - [Log] is one partition: an ordered list of segments, the last of which is
@@ -23,8 +24,11 @@
 // # Goroutines and locking
 //
 // Storage starts no long-lived goroutines. The caller (the replica manager)
-// owns time: it calls [Log.MaybeFlush], [Log.EnforceRetention] and
-// [Dir.Checkpoint] periodically. Short-lived goroutines, all waited for by
+// owns time: it calls [Log.MaybeFlush], [Log.EnforceRetention],
+// [Dir.Checkpoint] and, for compacted logs, [Log.Clean] periodically. A
+// cleaning pass (cleaner.go) reads and writes without the append lock and
+// takes it only to swap each cleaned segment group in; passes on one log are
+// serialized by Log.cleanMu, which is taken before Log.mu. Short-lived goroutines, all waited for by
 // Close, flush a segment after a roll, remove deleted segment files after
 // file.delete.delay.ms, and remove deleted partition folders.
 //
@@ -39,7 +43,7 @@
 // A segment deleted under a reader is renamed *.deleted and kept open for
 // file.delete.delay.ms, as Kafka does, so the reader finishes or retries.
 //
-// Lock order: Dir.mu before Log.mu before index locks. Log never calls back
+// Lock order: Log.cleanMu before Dir.mu before Log.mu before index locks. Log never calls back
 // into Dir while holding Log.mu except through the log start offset hook,
 // which takes only Dir.mu.
 //
