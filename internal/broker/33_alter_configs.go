@@ -25,19 +25,15 @@ func init() { register(kmsg.AlterConfigs, 0, 2, handleAlterConfigs) }
 
 func handleAlterConfigs(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
-	seen := map[kmsg.ConfigResourceType]map[string]int{}
-	for _, rr := range req.Resources {
-		if seen[rr.ResourceType] == nil {
-			seen[rr.ResourceType] = map[string]int{}
-		}
-		seen[rr.ResourceType][rr.ResourceName]++
-	}
+	dup := duplicateResources(len(req.Resources), func(i int) (kmsg.ConfigResourceType, string) {
+		return req.Resources[i].ResourceType, req.Resources[i].ResourceName
+	})
 	for _, rr := range req.Resources {
 		sr := kmsg.NewAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
 		var err error
 		switch {
-		case seen[rr.ResourceType][rr.ResourceName] > 1:
+		case dup[resourceKey{rr.ResourceType, rr.ResourceName}]:
 			err = reqErr(kerr.InvalidRequest, "Duplicate resource in request.")
 		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
 			configs := map[string]string{}
@@ -94,4 +90,26 @@ func (b *Broker) setTopicConfigs(topic string, configs map[string]string, valida
 	b.replicas.SetTopicConfig(topic, &cfg)
 	b.log.Info("changed topic configs", "topic", topic, "configs", configs, "client_id", clientID)
 	return nil
+}
+
+type resourceKey struct {
+	typ  kmsg.ConfigResourceType
+	name string
+}
+
+// duplicateResources returns the config resources named more than once in a
+// request; Kafka fails every copy of such a resource with INVALID_REQUEST.
+func duplicateResources(n int, at func(i int) (kmsg.ConfigResourceType, string)) map[resourceKey]bool {
+	seen := make(map[resourceKey]int, n)
+	for i := 0; i < n; i++ {
+		t, name := at(i)
+		seen[resourceKey{t, name}]++
+	}
+	dup := map[resourceKey]bool{}
+	for k, c := range seen {
+		if c > 1 {
+			dup[k] = true
+		}
+	}
+	return dup
 }

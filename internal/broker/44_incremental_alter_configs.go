@@ -26,19 +26,15 @@ const configTypeList = 7
 
 func handleIncrementalAlterConfigs(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
-	seen := map[kmsg.ConfigResourceType]map[string]int{}
-	for _, rr := range req.Resources {
-		if seen[rr.ResourceType] == nil {
-			seen[rr.ResourceType] = map[string]int{}
-		}
-		seen[rr.ResourceType][rr.ResourceName]++
-	}
+	dup := duplicateResources(len(req.Resources), func(i int) (kmsg.ConfigResourceType, string) {
+		return req.Resources[i].ResourceType, req.Resources[i].ResourceName
+	})
 	for _, rr := range req.Resources {
 		sr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
 		var err error
 		switch {
-		case seen[rr.ResourceType][rr.ResourceName] > 1:
+		case dup[resourceKey{rr.ResourceType, rr.ResourceName}]:
 			err = reqErr(kerr.InvalidRequest, "Duplicate resource in request.")
 		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
 			b.topicMu.Lock()
