@@ -118,7 +118,7 @@ func (l *Log) Clean(ctx context.Context, now time.Time, force bool) (CleanResult
 	p := &cleanPass{l: l, ctx: ctx, cfg: cfg, nowMs: nowMs, m: map[string]int64{}, minHorizon: math.MaxInt64}
 	end, err := p.buildOffsetMap(pl)
 	if err != nil {
-		return res, err
+		return res, l.closedOr(err)
 	}
 	res.End = pl.segs[end].base
 	l.mu.Lock()
@@ -137,7 +137,7 @@ func (l *Log) Clean(ctx context.Context, now time.Time, force bool) (CleanResult
 				l.logger.Info("cleaning abandoned: the log changed", "base_offset", g[0].base)
 				return res, nil
 			}
-			return res, fmt.Errorf("clean %s segments from %d: %w", l.tp, g[0].base, err)
+			return res, l.closedOr(fmt.Errorf("clean %s segments from %d: %w", l.tp, g[0].base, err))
 		}
 		if st.swapped {
 			res.Cleaned = true
@@ -162,6 +162,15 @@ func (l *Log) Clean(ctx context.Context, now time.Time, force bool) (CleanResult
 		}
 	}
 	return res, nil
+}
+
+// closedOr is ErrLogClosed when the log was closed under a pass (its files
+// then fail with os.ErrClosed), else err.
+func (l *Log) closedOr(err error) error {
+	if l.closed.Load() && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w: %w", ErrLogClosed, err)
+	}
+	return err
 }
 
 // CleanerOffset is the first dirty offset: everything below it has been

@@ -714,3 +714,36 @@ func TestCleanCheckpointFile(t *testing.T) {
 		t.Fatalf("checkpoint %q, want %q", b, want)
 	}
 }
+
+// TestCleanStopsOnCancelAndClose: a cancelled pass and a pass on a closed
+// log leave the log as it was and say why.
+func TestCleanStopsOnCancelAndClose(t *testing.T) {
+	e := newEnv(t, compactCfg())
+	m := newModel()
+	fillKeys(e, m, record.CodecNone, 30, 20, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.log.Clean(ctx, e.clock.Now(), true); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled pass: %v", err)
+	}
+	checkLatest(t, e.log, m, 0, false)
+	ents, _ := os.ReadDir(e.log.Dir())
+	for _, en := range ents {
+		if strings.HasSuffix(en.Name(), cleanedSuffix) || strings.HasSuffix(en.Name(), swapSuffix) {
+			t.Fatalf("left over: %s", en.Name())
+		}
+	}
+	crashHook = func(step string) error {
+		if step == "cleaned" {
+			e.log.Close()
+		}
+		return nil
+	}
+	defer func() { crashHook = nil }()
+	if _, err := e.log.Clean(context.Background(), e.clock.Now(), true); err != nil && !errors.Is(err, ErrLogClosed) {
+		t.Fatalf("pass on a log closed under it: %v", err)
+	}
+	crashHook = nil
+	e.reopen()
+	checkLatest(t, e.log, m, 0, false)
+}
