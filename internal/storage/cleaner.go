@@ -371,14 +371,26 @@ func (p *cleanPass) cleanGroup(group []*segment) (st groupStats, err error) {
 		}
 	}()
 	changed := len(group) > 1
+	lastSeg := group[len(group)-1]
 	for _, s := range group {
-		err := s.scan(0, s.size.Load(), false, func(h record.Header, _ int64) (bool, error) {
+		size := s.size.Load()
+		err := s.scan(0, size, false, func(h record.Header, pos int64) (bool, error) {
 			if err := p.ctx.Err(); err != nil {
 				return true, err
 			}
 			out, removed, err := p.filter(h)
 			if err != nil {
 				return true, &CorruptionError{File: s.logPath(), Offset: h.BaseOffset(), Err: err}
+			}
+			if out == nil && s == lastSeg && pos+int64(len(h)) == size {
+				// The group's last batch stays, empty if need be, so the
+				// cleaned segment ends at the group's last offset: opening
+				// after a crash replaces exactly the segments up to it.
+				if h.RecordCount() == 0 {
+					out = h
+				} else {
+					out = p.emptyBatch(h)
+				}
 			}
 			st.removed += removed
 			if out == nil || len(out) != len(h) || &out[0] != &h[0] {
@@ -487,6 +499,12 @@ func (l *Log) swapIn(group []*segment, truncs []uint64, seg *segment) error {
 func (p *cleanPass) filter(h record.Header) (record.Header, int64, error) {
 	if h.Control() {
 		return h, 0, nil // transaction markers are kept for now
+	}
+	if h.RecordCount() == 0 { // an empty batch kept by an earlier pass
+		if pid := h.ProducerID(); pid >= 0 && p.lastOf[pid] == h.LastOffset() {
+			return h, 0, nil
+		}
+		return nil, 0, nil
 	}
 	hasHorizon := h.Attributes()&record.DeleteHorizonBit != 0
 	retainDeletes := !hasHorizon || p.nowMs < h.BaseTimestamp()

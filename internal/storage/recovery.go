@@ -137,7 +137,9 @@ func cleanFolder(dir string) ([]int64, error) {
 // completeSwaps finishes cleaner swaps cut short by a crash (Kafka's
 // LogLoader swap handling). A <base>.log.swap exists only once the cleaned
 // segment and its indexes were fsynced and renamed, so it replaces every
-// segment whose base offset lies in [base, its last offset]: those are
+// segment whose base offset lies in [base, its last offset] (the cleaner
+// keeps the group's last batch, empty if need be, so that range is exactly
+// the group): those are
 // removed, and the .swap files are renamed into place. A missing index is
 // rebuilt by the open that follows.
 func completeSwaps(dir string, swaps []int64) error {
