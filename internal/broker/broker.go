@@ -25,6 +25,7 @@ import (
 type Broker struct {
 	cfg      *config.Broker
 	log      *slog.Logger
+	baseLog  *slog.Logger // for components that set their own component attribute
 	nodeID   int32
 	dataDirs []*dataDir
 	meta     *metadata.Store
@@ -63,7 +64,7 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &Broker{cfg: cfg, log: log.With("component", "broker", "node_id", cfg.NodeID), nodeID: cfg.NodeID,
+	b := &Broker{cfg: cfg, log: log.With("component", "broker", "node_id", cfg.NodeID), baseLog: log, nodeID: cfg.NodeID,
 		endpoints: map[string]endpoint{}}
 	defer func() {
 		if err != nil {

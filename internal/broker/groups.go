@@ -67,7 +67,7 @@ func (b *Broker) startGroups() (*group.Coordinator, error) {
 		ConsumerHeartbeatInterval: ms("group.consumer.heartbeat.interval.ms", 5000),
 		ConsumerMaxSize:           b.cfgInt("group.consumer.max.size", 1<<31-1),
 	}
-	c := group.New(cfg, t.Partitions, offsetsStore{b}, b.log)
+	c := group.New(cfg, t.Partitions, offsetsStore{b}, b.baseLog.With("node_id", b.nodeID))
 	for p := int32(0); p < t.Partitions; p++ {
 		if err := c.LoadPartition(p); err != nil {
 			c.Close()

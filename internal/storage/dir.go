@@ -84,12 +84,21 @@ func OpenDir(path string, logger *slog.Logger) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
+	parts := 0
 	for _, e := range ents {
-		if e.IsDir() && strings.HasSuffix(e.Name(), deleteDirSuffix) {
+		switch {
+		case e.IsDir() && strings.HasSuffix(e.Name(), deleteDirSuffix):
 			d.removeAsync(filepath.Join(path, e.Name()))
+		case e.IsDir():
+			parts++
 		}
 	}
-	d.logger.Info("opened log dir", "clean_shutdown", d.clean)
+	if parts == 0 {
+		// Nothing to recover: whether the last stop was clean is moot.
+		d.logger.Info("opened log dir", "partition_folders", 0)
+	} else {
+		d.logger.Info("opened log dir", "partition_folders", parts, "clean_shutdown", d.clean)
+	}
 	return d, nil
 }
 
