@@ -351,6 +351,18 @@ func (g *group) failSync(m *member, code int16) {
 	m.syncCh = nil
 }
 
+// failSyncRearm fails m's waiting SyncGroup, if any, and restarts its
+// session timer, which may have fired and been ignored while it waited
+// (Kafka's propagateAssignment); without it a member that then goes away
+// would never expire. g.mu held.
+func (g *group) failSyncRearm(m *member, code int16) {
+	if m.syncCh == nil {
+		return
+	}
+	g.failSync(m, code)
+	g.scheduleHeartbeat(m, m.sessionTimeout)
+}
+
 func (g *group) maybePrepareRebalance() {
 	switch g.state {
 	case Stable, CompletingRebalance, Empty:
@@ -367,7 +379,7 @@ func (g *group) prepareRebalance() {
 	if g.state == CompletingRebalance {
 		for _, m := range g.members {
 			m.assignment = nil
-			g.failSync(m, kerr.RebalanceInProgress.Code)
+			g.failSyncRearm(m, kerr.RebalanceInProgress.Code)
 		}
 	}
 	g.disarm(&g.syncT)
@@ -631,7 +643,7 @@ func (g *group) sync(req *kmsg.SyncGroupRequest) (chan *kmsg.SyncGroupResponse, 
 		g.c.log.Warn("storing the group assignment failed", "group", g.id, "err", err)
 		for _, o := range g.members {
 			o.assignment = nil
-			g.failSync(o, kerr.CoordinatorNotAvailable.Code)
+			g.failSyncRearm(o, kerr.CoordinatorNotAvailable.Code)
 		}
 		g.prepareRebalance()
 		return ch, 0
@@ -643,6 +655,9 @@ func (g *group) sync(req *kmsg.SyncGroupRequest) (chan *kmsg.SyncGroupResponse, 
 			r.ProtocolType, r.Protocol = g.protocolType, g.protocol
 			o.syncCh <- r
 			o.syncCh = nil
+			// Its session timer may have fired, and been ignored, while
+			// it waited: start a new one (Kafka's propagateAssignment).
+			g.scheduleHeartbeat(o, o.sessionTimeout)
 		}
 	}
 	g.transition(Stable)
