@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"syscall"
 
@@ -98,37 +97,15 @@ func preadFull(fd int, b []byte, off int64) error {
 // nil where ReadAppend would append nothing. The caller must Close a
 // returned range.
 func (l *Log) ReadRange(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (*FileRange, error) {
-	for attempt := 0; ; attempt++ {
-		r, err := l.readRange(offset, maxBytes, maxOffset, minOneBatch)
-		if err != nil && errors.Is(err, os.ErrClosed) && attempt < 3 {
-			if l.closed.Load() {
-				return nil, ErrLogClosed
-			}
-			continue // the segment was deleted or replaced under us
-		}
-		return r, err
-	}
+	return retryReplaced(l, nil, func() (*FileRange, error) {
+		return l.readRange(offset, maxBytes, maxOffset, minOneBatch)
+	})
 }
 
 func (l *Log) readRange(offset int64, maxBytes int, maxOffset int64, minOneBatch bool) (*FileRange, error) {
-	if l.closed.Load() {
-		return nil, ErrLogClosed
-	}
-	leo := l.LogEndOffset()
-	segs := l.segments()
-	start := l.LogStartOffset()
-	if offset == leo {
-		return nil, nil
-	}
-	if offset < start || offset > leo {
-		return nil, fmt.Errorf("%w: offset %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, start, leo, l.tp)
-	}
-	if offset >= maxOffset {
-		return nil, nil
-	}
-	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
-	if i < 0 {
-		i = 0
+	segs, i, ok, err := l.startSegment(offset, maxOffset)
+	if !ok {
+		return nil, err
 	}
 	for ; i < len(segs); i++ {
 		r, err := segs[i].readRange(offset, maxBytes, maxOffset, minOneBatch)

@@ -35,37 +35,55 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64, minOneBatch bool
 // buffer across reads (Fetch pools them) instead of allocating, and zeroing,
 // a new one per read.
 func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
+	return retryReplaced(l, dst, func() ([]byte, error) {
+		return l.read(dst, offset, maxBytes, maxOffset, minOneBatch)
+	})
+}
+
+// retryReplaced runs a read again when the segment it used was closed under
+// it (deleted by retention or replaced by the cleaner), up to three times;
+// the next attempt sees the new segment list. Reads never take the append
+// lock, so this is how they stay correct against segment changes.
+func retryReplaced[T any](l *Log, zero T, read func() (T, error)) (T, error) {
 	for attempt := 0; ; attempt++ {
-		b, err := l.read(dst, offset, maxBytes, maxOffset, minOneBatch)
+		v, err := read()
 		if err != nil && errors.Is(err, os.ErrClosed) && attempt < 3 {
 			if l.closed.Load() {
-				return dst, ErrLogClosed
+				return zero, ErrLogClosed
 			}
-			continue // the segment was deleted or replaced under us
+			continue
 		}
-		return b, err
+		return v, err
 	}
 }
 
-func (l *Log) read(dst []byte, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
+// startSegment checks a read at offset against the log's bounds and returns
+// the segments and the index of the one holding offset. ok is false when
+// there is nothing to read: offset is the log end or at or past maxOffset.
+func (l *Log) startSegment(offset, maxOffset int64) (segs []*segment, i int, ok bool, err error) {
 	if l.closed.Load() {
-		return dst, ErrLogClosed
+		return nil, 0, false, ErrLogClosed
 	}
 	leo := l.LogEndOffset()
-	segs := l.segments()
+	segs = l.segments()
 	start := l.LogStartOffset()
 	if offset == leo {
-		return dst, nil
+		return nil, 0, false, nil
 	}
 	if offset < start || offset > leo {
-		return dst, fmt.Errorf("%w: offset %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, start, leo, l.tp)
+		return nil, 0, false, fmt.Errorf("%w: offset %d not in [%d, %d] of %s", ErrOffsetOutOfRange, offset, start, leo, l.tp)
 	}
 	if offset >= maxOffset {
-		return dst, nil
+		return nil, 0, false, nil
 	}
-	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
-	if i < 0 {
-		i = 0
+	i = sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
+	return segs, max(i, 0), true, nil
+}
+
+func (l *Log) read(dst []byte, offset int64, maxBytes int, maxOffset int64, minOneBatch bool) ([]byte, error) {
+	segs, i, ok, err := l.startSegment(offset, maxOffset)
+	if !ok {
+		return dst, err
 	}
 	for ; i < len(segs); i++ {
 		b, found, err := segs[i].read(dst, offset, maxBytes, maxOffset, minOneBatch)
