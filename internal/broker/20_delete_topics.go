@@ -12,6 +12,7 @@ package broker
 import (
 	"context"
 
+	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/replica"
@@ -75,6 +76,14 @@ func (b *Broker) deleteTopic(name, clientID string) error {
 		tps[i] = replica.TopicPartition{Topic: name, Partition: int32(i)}
 	}
 	b.log.Info("deleted topic", "topic", name, "topic_id", t.ID.String(), "client_id", clientID)
+	// Every group's committed offsets for the topic go with it, as Kafka's
+	// GroupCoordinator.onPartitionsDeleted, so a topic created again under
+	// the same name does not inherit them.
+	if c := b.groups.Load(); c != nil && name != group.Topic {
+		if err := c.DeleteTopicOffsets([]string{name}); err != nil {
+			b.log.Error("deleting the committed offsets of a deleted topic failed", "topic", name, "err", err)
+		}
+	}
 	if err := b.replicas.DeletePartitions(tps); err != nil {
 		// The topic is gone from the metadata; leftover folders are removed
 		// on the next start.

@@ -460,3 +460,71 @@ func (c *Coordinator) ExpireOffsets() {
 		c.log.Info("expired committed offsets", "offsets", total, "groups_removed", groups)
 	}
 }
+
+// DeleteTopicOffsets removes every group's committed offsets for the given
+// topics, as Kafka's GroupCoordinator.onPartitionsDeleted does when topics
+// are deleted: tombstones are written to __consumer_offsets and the offsets
+// are dropped from memory once they are in the log. Groups whose partition
+// is not loaded here are skipped. It returns the first write error; the
+// other groups are still visited.
+func (c *Coordinator) DeleteTopicOffsets(topics []string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	names := make(map[string]bool, len(topics))
+	for _, t := range topics {
+		names[t] = true
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrNotCoordinator
+	}
+	gs := c.groupList()
+	c.mu.Unlock()
+	var first error
+	var total int
+	for _, g := range gs {
+		g.mu.Lock()
+		if g.removed {
+			g.mu.Unlock()
+			continue
+		}
+		var tps []topicPartition
+		for tp := range g.offsets {
+			if names[tp.topic] {
+				tps = append(tps, tp)
+			}
+		}
+		if len(tps) == 0 {
+			g.mu.Unlock()
+			continue
+		}
+		sort.Slice(tps, func(i, j int) bool {
+			if tps[i].topic != tps[j].topic {
+				return tps[i].topic < tps[j].topic
+			}
+			return tps[i].partition < tps[j].partition
+		})
+		recs := make([]kv, len(tps))
+		for i, tp := range tps {
+			recs[i] = kv{offsetKey(g.id, tp), nil}
+		}
+		if err := g.write(recs); err != nil {
+			c.log.Warn("deleting the offsets of deleted topics failed", "group", g.id, "err", err)
+			if first == nil {
+				first = err
+			}
+		} else {
+			for _, tp := range tps {
+				delete(g.offsets, tp)
+			}
+			total += len(tps)
+		}
+		g.mu.Unlock()
+	}
+	if total > 0 {
+		c.log.Info("deleted committed offsets of deleted topics", "topics", topics, "offsets", total)
+	}
+	return first
+}
