@@ -110,6 +110,9 @@ func (l *Log) Clean(ctx context.Context, now time.Time, force bool) (CleanResult
 		return CleanResult{}, nil
 	}
 	nowMs := now.UnixMilli()
+	l.mu.Lock()
+	truncs := l.truncations // before the plan: a truncation from here on voids res.End
+	l.mu.Unlock()
 	pl, ok := l.planClean(cfg, nowMs, force)
 	if !ok {
 		return CleanResult{}, nil
@@ -149,7 +152,16 @@ func (l *Log) Clean(ctx context.Context, now time.Time, force bool) (CleanResult
 			res.RecordsRemoved += st.removed
 		}
 	}
+	l.mu.Lock()
+	if l.truncations != truncs {
+		// The log was truncated during the pass, and the truncation lowered
+		// the checkpoint: offsets up to res.End may have been written again.
+		l.mu.Unlock()
+		l.logger.Info("cleaning pass not recorded: the log was truncated meanwhile", "end_offset", res.End)
+		return res, nil
+	}
 	l.cleanerOffset.Store(res.End)
+	l.mu.Unlock()
 	l.pendingHorizon.Store(p.minHorizon)
 	if res.Cleaned {
 		l.logger.Info("cleaned log", "first_dirty_offset", res.FirstDirty, "end_offset", res.End,

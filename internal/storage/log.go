@@ -50,6 +50,7 @@ type Log struct {
 	// taken before mu and never while holding it.
 	cleanMu        sync.Mutex
 	cleanerOffset  atomic.Int64 // first dirty offset (cleaner-offset-checkpoint)
+	truncations    uint64       // bumped under mu by every truncation; a pass stores its end only if unchanged
 	pendingHorizon atomic.Int64 // earliest delete horizon of a kept tombstone, ms; 0 unknown
 }
 

@@ -64,6 +64,10 @@ func openLog(dir string, tp TopicPartition, cfg Config, opts Options, p openPara
 		return nil, err
 	}
 	l.updateLatestEpochLocked()
+	if co := l.cleanerOffset.Load(); co > l.LogEndOffset() {
+		// The checkpoint is past a log end that recovery cut back.
+		l.cleanerOffset.Store(l.LogEndOffset())
+	}
 	l.logger.Debug("opened log", "log_start_offset", l.LogStartOffset(), "log_end_offset", l.LogEndOffset(),
 		"segments", l.NumSegments(), "clean", p.clean)
 	return l, nil

@@ -258,6 +258,7 @@ func (l *Log) Truncate(offset int64) error {
 	}
 	l.setSegments(append([]*segment(nil), segs[:i+1]...))
 	l.logEndOffset.Store(newEnd)
+	l.truncateCleanerOffsetLocked(newEnd)
 	if l.recoveryPoint.Load() > newEnd {
 		l.recoveryPoint.Store(newEnd)
 	}
@@ -290,6 +291,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.setSegments([]*segment{s})
 	l.logEndOffset.Store(offset)
 	l.logStartOffset.Store(offset)
+	l.truncateCleanerOffsetLocked(offset)
 	l.recoveryPoint.Store(offset)
 	l.epochs.entries = nil
 	l.updateLatestEpochLocked()
@@ -298,4 +300,16 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 		return err
 	}
 	return l.epochs.flush()
+}
+
+// truncateCleanerOffsetLocked lowers the cleaner checkpoint to end after a
+// truncation, as Kafka's LogCleanerManager.maybeTruncateCheckpoint from
+// UnifiedLog.truncateTo: offsets at and after end are written again and are
+// dirty. It also counts the truncation, so a cleaning pass running
+// meanwhile does not store its end (Clean). Caller holds mu.
+func (l *Log) truncateCleanerOffsetLocked(end int64) {
+	l.truncations++
+	if l.cleanerOffset.Load() > end {
+		l.cleanerOffset.Store(end)
+	}
 }
