@@ -18,6 +18,7 @@ var errorCodes = []struct {
 	code *kerr.Error
 }{
 	{replica.ErrStorage, kerr.KafkaStorageError},
+	{storage.ErrLogOffline, kerr.KafkaStorageError},
 	{storage.ErrLogClosed, kerr.UnknownTopicOrPartition}, // deleted while the request ran
 	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{storage.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},

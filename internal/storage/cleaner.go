@@ -102,8 +102,8 @@ func crashPoint(step string) error {
 func (l *Log) Clean(ctx context.Context, now time.Time, force bool) (CleanResult, error) {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
-	if l.closed.Load() {
-		return CleanResult{}, ErrLogClosed
+	if err := l.writable(); err != nil {
+		return CleanResult{}, err
 	}
 	cfg := l.cfg.Load()
 	if !cfg.Compact {
@@ -454,7 +454,16 @@ func (p *cleanPass) cleanGroup(group []*segment) (st groupStats, err error) {
 			}
 			return st, errCleanAborted
 		}
-		committed = true // the files are in an in-between state that opening completes
+		var done errSwappedOffline
+		if errors.As(err, &done) {
+			committed = true // seg is in the segment list
+			return st, err
+		}
+		seg.close()
+		if errors.Is(err, ErrLogOffline) {
+			// The undo failed too: leave the files for opening to finish.
+			committed = true
+		}
 		return st, err
 	}
 	committed = true
@@ -482,8 +491,19 @@ func (l *Log) swapIn(group []*segment, truncs []uint64, seg *segment) error {
 	if err := crashPoint("swap-locked"); err != nil {
 		return err
 	}
-	if err := renameDeleted(l.dir, group); err != nil {
-		return err
+	// As renameDeleted, but remembering what was renamed, for the undo.
+	var moved, swapped []string // old files now *.deleted; suffixes whose .swap took the final name
+	for _, s := range group {
+		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+			pth := fileName(l.dir, s.base, suf)
+			if err := os.Rename(pth, pth+deletedSuffix); err != nil {
+				if os.IsNotExist(err) {
+					continue
+				}
+				return l.undoSwapLocked(seg.base, moved, swapped, err)
+			}
+			moved = append(moved, pth)
+		}
 	}
 	if err := crashPoint("old-deleted"); err != nil {
 		return err
@@ -491,8 +511,9 @@ func (l *Log) swapIn(group []*segment, truncs []uint64, seg *segment) error {
 	for _, suf := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
 		pth := fileName(l.dir, seg.base, suf)
 		if err := os.Rename(pth+swapSuffix, pth); err != nil {
-			return err
+			return l.undoSwapLocked(seg.base, moved, swapped, err)
 		}
+		swapped = append(swapped, suf)
 		if err := crashPoint("swapped" + suf); err != nil {
 			return err
 		}
@@ -501,7 +522,61 @@ func (l *Log) swapIn(group []*segment, truncs []uint64, seg *segment) error {
 	segs = append(append(append(segs, cur[:i]...), seg), cur[i+len(group):]...)
 	l.setSegments(segs)
 	l.enqueueDeletesLocked(group)
-	return syncDir(l.dir)
+	if err := syncDir(l.dir); err != nil {
+		// The swap is done but may not survive a crash: a disk failure.
+		l.takeOffline(fmt.Errorf("sync %s after swapping in cleaned segment %d: %w", l.dir, seg.base, err))
+		return errSwappedOffline{*l.offline.Load()}
+	}
+	return nil
+}
+
+// errSwappedOffline: the swap was done, then the log went offline.
+type errSwappedOffline struct{ error }
+
+func (e errSwappedOffline) Unwrap() error { return e.error }
+
+// undoSwapLocked puts the files of a swap that failed with cause (not a
+// crash) back as they were: the cleaned files that took the final names
+// (swapped, by suffix) go back to .swap, the group's files renamed
+// *.deleted (moved, by old name) get their names back, and only then are
+// the .swap files removed, so the old segments, still in the segment list,
+// match the folder again. If that fails too the log goes offline
+// (ErrLogOffline) rather than running on with files that say something
+// else than the segment list; the .swap files stay, and opening the log
+// again completes the swap from them as after a crash. It returns the
+// error for the pass. Caller holds mu.
+func (l *Log) undoSwapLocked(base int64, moved, swapped []string, cause error) error {
+	var errs []error
+	for _, suf := range swapped {
+		pth := fileName(l.dir, base, suf)
+		if err := os.Rename(pth, pth+swapSuffix); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		for _, p := range moved {
+			if err := os.Rename(p+deletedSuffix, p); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		for _, suf := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+			if err := os.Remove(fileName(l.dir, base, suf) + swapSuffix); err != nil && !os.IsNotExist(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, syncDir(l.dir))
+	}
+	if err := errors.Join(errs...); err != nil {
+		l.takeOffline(fmt.Errorf("swapping in cleaned segment %d failed (%w) and undoing it failed: %w",
+			base, cause, err))
+		return *l.offline.Load()
+	}
+	l.logger.Warn("swapping in a cleaned segment failed; the old segments stay", "base_offset", base, "err", cause)
+	return fmt.Errorf("swap in cleaned segment %d: %w", base, cause)
 }
 
 // filter decides which records of h stay (Kafka's

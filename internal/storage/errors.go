@@ -33,6 +33,11 @@ var (
 	// ErrUnexpectedAppendOffset: a follower batch that does not start at or
 	// after the log end offset, or offsets that go backwards.
 	ErrUnexpectedAppendOffset = errors.New("storage: unexpected append offset")
+	// ErrLogOffline: a file operation on the log failed half done and could
+	// not be undone, so the files no longer match the segment list; the log
+	// refuses changes until it is opened again, which completes or undoes
+	// the operation from the files (KAFKA_STORAGE_ERROR).
+	ErrLogOffline = errors.New("storage: log offline after a failed file operation; restart to recover it")
 	// ErrLogExists: OpenLog on a partition that is already open in this Dir.
 	ErrLogExists = errors.New("storage: log already open")
 )

@@ -34,6 +34,7 @@ type Log struct {
 	logStartOffset atomic.Int64
 	recoveryPoint  atomic.Int64
 	closed         atomic.Bool
+	offline        atomic.Pointer[error] // why the log refuses changes (ErrLogOffline), nil if it does not
 	cfg            atomic.Pointer[Config]
 
 	mu              sync.Mutex // the append lock
@@ -244,4 +245,26 @@ func ReadPartitionMetadata(dir string) (id [16]byte, ok bool, err error) {
 	}
 	copy(id[:], raw)
 	return id, true, nil
+}
+
+// writable is nil, ErrLogClosed, or the ErrLogOffline error that took the
+// log offline. Checked by every operation that changes the files.
+func (l *Log) writable() error {
+	if l.closed.Load() {
+		return ErrLogClosed
+	}
+	if e := l.offline.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// takeOffline makes every later change fail with ErrLogOffline, as Kafka
+// takes a log dir offline after an I/O error, and logs why once.
+func (l *Log) takeOffline(cause error) {
+	err := fmt.Errorf("%w: %s: %w", ErrLogOffline, l.tp, cause)
+	if l.offline.CompareAndSwap(nil, &err) {
+		l.logger.Error("the log is offline: a file operation failed half done and could not be undone; "+
+			"check the disk and the files named, then restart samsa, which completes or undoes the operation", "err", cause)
+	}
 }

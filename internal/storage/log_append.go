@@ -38,8 +38,8 @@ func (l *Log) AppendAsLeader(b []byte, leaderEpoch int32, logAppendTime int64) (
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed.Load() {
-		return AppendInfo{}, ErrLogClosed
+	if err := l.writable(); err != nil {
+		return AppendInfo{}, err
 	}
 	cfg := l.cfg.Load()
 	if int64(len(h)) > cfg.SegmentBytes {
@@ -77,8 +77,8 @@ func (l *Log) AppendAsLeader(b []byte, leaderEpoch int32, logAppendTime int64) (
 func (l *Log) AppendAsFollower(b []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed.Load() {
-		return ErrLogClosed
+	if err := l.writable(); err != nil {
+		return err
 	}
 	cfg := l.cfg.Load()
 	// Frame and check everything first, so a bad batch writes nothing.
@@ -167,8 +167,8 @@ func (l *Log) shouldRoll(s *segment, h record.Header, cfg *Config) bool {
 func (l *Log) Roll() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed.Load() {
-		return ErrLogClosed
+	if err := l.writable(); err != nil {
+		return err
 	}
 	return l.rollLocked(l.LogEndOffset())
 }

@@ -29,8 +29,8 @@ func (l *Log) EnforceRetention() (int, error) {
 }
 
 func (l *Log) enforceRetentionLocked() (int, error) {
-	if l.closed.Load() {
-		return 0, ErrLogClosed
+	if err := l.writable(); err != nil {
+		return 0, err
 	}
 	nowMs := l.nowMs()
 	l.removeExpiredDeletesLocked(nowMs, false)
@@ -171,9 +171,9 @@ func removeSegmentFilesAt(dir string, base int64, extra string) error {
 // no-op; one past the log end offset is ErrOffsetOutOfRange.
 func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 	l.mu.Lock()
-	if l.closed.Load() {
+	if err := l.writable(); err != nil {
 		l.mu.Unlock()
-		return 0, ErrLogClosed
+		return 0, err
 	}
 	if offset > l.LogEndOffset() || offset < 0 {
 		l.mu.Unlock()
@@ -211,8 +211,8 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 func (l *Log) Truncate(offset int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed.Load() {
-		return ErrLogClosed
+	if err := l.writable(); err != nil {
+		return err
 	}
 	if offset >= l.LogEndOffset() {
 		return nil
