@@ -59,8 +59,14 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 		return resp
 	}
 	if g == nil {
-		// An old generation of a group that is gone.
-		setAll(kerr.IllegalGeneration.Code)
+		// A generation of a group that does not exist: GROUP_ID_NOT_FOUND
+		// from v9 on, ILLEGAL_GENERATION before, as Kafka 3.9's
+		// OffsetMetadataManager.validateOffsetCommit.
+		if req.Version >= 9 {
+			setAll(kerr.GroupIDNotFound.Code)
+		} else {
+			setAll(kerr.IllegalGeneration.Code)
+		}
 		return resp
 	}
 	defer g.mu.Unlock()
@@ -70,6 +76,10 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 			setAll(code)
 			return resp
 		}
+	} else if gen < 0 && g.state == Empty {
+		// Generation -1 on an Empty group: the admin client or a consumer
+		// without group management, accepted whatever member id or
+		// instance id it names (Kafka's ClassicGroup.validateOffsetCommit).
 	} else if gen >= 0 || memberID != "" || req.InstanceID != nil {
 		m := g.members[memberID]
 		switch {
@@ -112,7 +122,9 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 				o.commitTs = p.Timestamp
 			}
 			if retention >= 0 {
-				o.expireTs = o.commitTs + retention
+				// From now, not from a commit timestamp the client sent, as
+				// Kafka's OffsetMetadataManager.expireTimestampMs.
+				o.expireTs = now + retention
 			}
 			tp := topicPartition{t.Topic, p.Partition}
 			updates[tp] = o
