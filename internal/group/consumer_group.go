@@ -310,7 +310,18 @@ func (g *group) consumerHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, clien
 	// group epoch.
 	bump := isNew
 	if req.InstanceID != nil {
-		m.instanceID = req.InstanceID
+		// A member that joins with an instance id (a dynamic member
+		// rejoining with epoch 0 among them) is a static member from now
+		// on: Kafka's replay of its ConsumerGroupMemberMetadata updates
+		// the group's static members. Only epoch 0 gets here with an
+		// instance id not yet in cg.static (later epochs were checked
+		// against it above), so no other member's entry is replaced.
+		if m.instanceID != nil && *m.instanceID != *req.InstanceID && cg.static[*m.instanceID] == m.id {
+			delete(cg.static, *m.instanceID)
+		}
+		id := *req.InstanceID
+		m.instanceID = &id
+		cg.static[id] = m.id
 	}
 	if req.RackID != nil {
 		m.rackID = req.RackID
