@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,6 +44,9 @@ type Manager struct {
 	parts   map[TopicPartition]*Partition
 	topics  map[string][]*Partition // by topic, index = partition
 	located map[TopicPartition]*storage.Dir
+	// uncleanable holds the logs whose cleaning failed; the cleaner skips
+	// them until restart. DeletePartitions drops deleted logs from it.
+	uncleanable map[*storage.Log]bool
 
 	stop        chan struct{}
 	stopCleaner context.CancelFunc // cancels cleanerCtx on Close
@@ -53,7 +59,7 @@ type Manager struct {
 func NewManager(dirs []*storage.Dir, iv Intervals, opts storage.Options, log *slog.Logger) (*Manager, error) {
 	m := &Manager{dirs: dirs, log: log.With("component", "replica-manager"), intervals: iv, opts: opts,
 		parts: map[TopicPartition]*Partition{}, topics: map[string][]*Partition{},
-		located: map[TopicPartition]*storage.Dir{}, stop: make(chan struct{})}
+		located: map[TopicPartition]*storage.Dir{}, uncleanable: map[*storage.Log]bool{}, stop: make(chan struct{})}
 	m.cleanerCtx, m.stopCleaner = context.WithCancel(context.Background())
 	for _, d := range dirs {
 		tps, err := d.Partitions()
@@ -193,6 +199,9 @@ func (m *Manager) DeletePartitions(tps []TopicPartition) error {
 		located := m.located[tp]
 		delete(m.parts, tp)
 		delete(m.located, tp)
+		if p != nil {
+			delete(m.uncleanable, p.log)
+		}
 		if ps := m.topics[tp.Topic]; int(tp.Partition) < len(ps) {
 			ps[tp.Partition] = nil
 			empty := true
@@ -270,14 +279,16 @@ func (m *Manager) cleaner() {
 	m.log.Info("log cleaner started", "backoff", backoff)
 	t := time.NewTimer(backoff)
 	defer t.Stop()
-	uncleanable := map[*storage.Log]bool{}
 	for {
 		cleaned := false
 		for _, p := range m.All() {
 			if m.cleanerCtx.Err() != nil {
 				return
 			}
-			if uncleanable[p.log] || !p.log.Config().Compact {
+			m.mu.RLock()
+			skip := m.uncleanable[p.log]
+			m.mu.RUnlock()
+			if skip || !p.log.Config().Compact {
 				continue
 			}
 			res, err := p.log.Clean(m.cleanerCtx, time.Now(), false)
@@ -288,10 +299,7 @@ func (m *Manager) cleaner() {
 				return
 			case errors.Is(err, storage.ErrLogClosed):
 			default:
-				// Kafka marks such a partition uncleanable and goes on.
-				m.log.Error("log cleaning failed; not cleaning the partition again until restart",
-					"topic", p.Topic, "partition", p.Index, "err", err)
-				uncleanable[p.log] = true
+				m.cleanFailed(p, err)
 			}
 		}
 		if cleaned {
@@ -304,6 +312,50 @@ func (m *Manager) cleaner() {
 		case <-t.C:
 		}
 	}
+}
+
+// cleanFailed marks p uncleanable until restart, as Kafka's cleaner does
+// after an error, and says which partition, file and offset failed and
+// what to do.
+func (m *Manager) cleanFailed(p *Partition, err error) {
+	attrs := []any{"topic", p.Topic, "partition", p.Index}
+	var ce *storage.CorruptionError
+	var pe *fs.PathError
+	var le *os.LinkError
+	file := ""
+	switch {
+	case errors.As(err, &ce):
+		file = ce.File
+		attrs = append(attrs, "file", ce.File, "byte_position", ce.Offset)
+	case errors.As(err, &le):
+		file = le.Old
+		attrs = append(attrs, "file", le.Old, "rename_to", le.New)
+	case errors.As(err, &pe):
+		file = pe.Path
+		attrs = append(attrs, "file", pe.Path)
+	}
+	if base, ok := segmentBase(file); ok {
+		attrs = append(attrs, "segment_base_offset", base)
+	}
+	attrs = append(attrs, "err", err)
+	m.log.Error("log cleaning failed; the partition is not cleaned again until samsa restarts (reads and writes go on). "+
+		"Check the disk or the segment named, then restart samsa to retry cleaning", attrs...)
+	m.mu.Lock()
+	if m.parts[TopicPartition{Topic: p.Topic, Partition: p.Index}] == p {
+		m.uncleanable[p.log] = true // not if deleted meanwhile
+	}
+	m.mu.Unlock()
+}
+
+// segmentBase is the base offset in a segment file's name
+// ("00000000000000001234.log", with any suffix after it).
+func segmentBase(file string) (int64, bool) {
+	name := filepath.Base(file)
+	if len(name) < 21 || name[20] != '.' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(name[:20], 10, 64)
+	return n, err == nil
 }
 
 // CleanNow runs a cleaning pass over every partition of a compacted topic,
