@@ -280,12 +280,22 @@ func groupSegments(segs []*segment, cfg *Config) [][]*segment {
 	var groups [][]*segment
 	n := len(segs) - 1
 	for i := 0; i < n; {
+		if len(segs[i].txn.all()) > 0 {
+			// NOTE: a segment holding aborted transactions is not cleaned,
+			// so its transaction index stays exact (Kafka rewrites the
+			// index and removes aborted data; we keep both).
+			i++
+			continue
+		}
 		size := segs[i].size.Load()
 		idx := int64(segs[i].index.entries()) * offsetEntrySize
 		tidx := int64(segs[i].timeIndex.entries()) * timeEntrySize
 		j := i + 1
 		for ; j < n; j++ {
 			s := segs[j]
+			if len(s.txn.all()) > 0 {
+				break
+			}
 			size += s.size.Load()
 			idx += int64(s.index.entries()) * offsetEntrySize
 			tidx += int64(s.timeIndex.entries()) * timeEntrySize
@@ -494,7 +504,7 @@ func (l *Log) swapIn(group []*segment, truncs []uint64, seg *segment) error {
 	// As renameDeleted, but remembering what was renamed, for the undo.
 	var moved, swapped []string // old files now *.deleted; suffixes whose .swap took the final name
 	for _, s := range group {
-		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			pth := fileName(l.dir, s.base, suf)
 			if err := os.Rename(pth, pth+deletedSuffix); err != nil {
 				if os.IsNotExist(err) {

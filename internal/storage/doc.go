@@ -19,7 +19,13 @@
 //     sparse .index (offset -> file position) and a .timeindex
 //     (timestamp -> offset), all named by the segment's 20-digit base offset.
 //     Index files are preallocated to segment.index.bytes, memory mapped, and
-//     trimmed to their entries when the segment stops being active.
+//     trimmed to their entries when the segment stops being active. A
+//     segment holding ABORT transaction markers also has a .txnindex of
+//     the aborted transactions (txn_index.go), kept in memory for fetches.
+//   - Transactions (log_txn.go): the producer state tracks each producer's
+//     open transaction; [Log.FirstUnstableOffset] is the oldest one's first
+//     offset, [Log.AppendMarker] writes a COMMIT/ABORT control batch and
+//     [Log.AbortedTransactions] answers read_committed fetches.
 //
 // # Goroutines and locking
 //

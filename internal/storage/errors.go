@@ -56,3 +56,11 @@ func (e *CorruptionError) Error() string {
 
 // Unwrap returns both ErrCorruptLog and the cause.
 func (e *CorruptionError) Unwrap() []error { return []error{ErrCorruptLog, e.Err} }
+
+// Transaction marker errors.
+var (
+	// ErrTransactionCoordinatorFenced: a marker from a coordinator whose
+	// epoch is older than the one that last wrote a marker for the producer
+	// (TRANSACTION_COORDINATOR_FENCED).
+	ErrTransactionCoordinatorFenced = errors.New("storage: transaction coordinator fenced")
+)

@@ -22,6 +22,7 @@ type spec struct {
 	idem     bool
 	epoch    int16
 	seq      int32
+	txn      bool // transactional (needs idem)
 }
 
 // makeBatch builds an uncompressed v2 batch with valid CRC and base offset 0.
@@ -71,6 +72,9 @@ func makeBatch(s spec) []byte {
 	be.PutUint16(b[51:], uint16(epoch))
 	be.PutUint32(b[53:], uint32(seq))
 	be.PutUint32(b[57:], uint32(s.n))
+	if s.txn {
+		b[22] |= record.TransactionalBit
+	}
 	record.Header(b).UpdateCRC()
 	return b
 }
@@ -204,6 +208,7 @@ func (e *env) abandon() {
 		}
 		s.timeIndex.f.Close()
 		s.timeIndex.mu.Unlock()
+		s.txn.close()
 		s.log.Close()
 	}
 	e.log.closed.Store(true)

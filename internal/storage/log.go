@@ -46,6 +46,7 @@ type Log struct {
 	bg              sync.WaitGroup
 	onStartAdvanced func() error // persists the log start offset (Dir's checkpoint)
 	latestEpoch     atomic.Int32
+	firstUnstable   atomic.Int64 // first offset of the oldest open transaction, -1 none; written under mu
 
 	// Log cleaner (cleaner.go). cleanMu serializes cleaning passes; it is
 	// taken before mu and never while holding it.

@@ -130,7 +130,9 @@ func (l *Log) appendLocked(h record.Header, cfg *Config) error {
 			return fmt.Errorf("write %s: %w", l.epochs.path, err)
 		}
 	}
-	l.producers.update(h)
+	if err := l.trackProducerLocked(h, seg); err != nil {
+		return err
+	}
 	l.logEndOffset.Store(h.NextOffset())
 	l.unflushedMsgs += int64(h.LastOffsetDelta()) + 1
 	if l.unflushedMsgs >= cfg.FlushIntervalMessages {
@@ -186,7 +188,7 @@ func (l *Log) rollLocked(base int64) error {
 		return err
 	}
 	// A leftover file at base (an empty segment from a crash) is replaced.
-	for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+	for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 		os.Remove(fileName(l.dir, base, suf))
 	}
 	seg, _, err := openSegment(l.dir, base, cfg, true, true, l.opts.Now())

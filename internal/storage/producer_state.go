@@ -79,10 +79,48 @@ type ProducerState struct {
 type producerStates struct {
 	dir       string
 	producers map[int64]*producerEntry
+	// ongoing maps the producers with an open transaction to its first
+	// offset (Kafka's ongoingTxns); firstUnstable is the least of them, -1
+	// when none.
+	ongoing       map[int64]int64
+	firstUnstable int64
 }
 
 func newProducerStates(dir string) *producerStates {
-	return &producerStates{dir: dir, producers: make(map[int64]*producerEntry)}
+	return &producerStates{dir: dir, producers: make(map[int64]*producerEntry), ongoing: make(map[int64]int64), firstUnstable: -1}
+}
+
+// rebuildOngoing recomputes ongoing and firstUnstable from the entries.
+func (p *producerStates) rebuildOngoing() {
+	clear(p.ongoing)
+	for pid, e := range p.producers {
+		if e.currentTxnFirstOffset >= 0 {
+			p.ongoing[pid] = e.currentTxnFirstOffset
+		}
+	}
+	p.recomputeFirstUnstable()
+}
+
+func (p *producerStates) recomputeFirstUnstable() {
+	p.firstUnstable = -1
+	for _, o := range p.ongoing {
+		if p.firstUnstable < 0 || o < p.firstUnstable {
+			p.firstUnstable = o
+		}
+	}
+}
+
+// firstUnstableExcept is the least first offset of the open transactions of
+// producers other than pid, -1 when none (Kafka's lastStableOffset of a
+// completed transaction looks for the next incomplete one).
+func (p *producerStates) firstUnstableExcept(pid int64) int64 {
+	f := int64(-1)
+	for id, o := range p.ongoing {
+		if id != pid && (f < 0 || o < f) {
+			f = o
+		}
+	}
+	return f
 }
 
 // check validates an idempotent batch against the producer's state, as
@@ -136,14 +174,22 @@ func (p *producerStates) update(h record.Header) {
 		e.count, e.head = 0, 0
 	}
 	if h.Control() {
-		// A transaction marker ends the open transaction. Its records carry the
-		// coordinator epoch; the transaction index is a later issue.
+		// A transaction marker ends the open transaction; the caller records
+		// the coordinator epoch and any aborted transaction.
 		e.currentTxnFirstOffset = -1
 		e.lastTimestamp = h.MaxTimestamp()
+		if _, ok := p.ongoing[pid]; ok {
+			delete(p.ongoing, pid)
+			p.recomputeFirstUnstable()
+		}
 		return
 	}
 	if h.Transactional() && e.currentTxnFirstOffset < 0 {
 		e.currentTxnFirstOffset = h.BaseOffset()
+		p.ongoing[pid] = h.BaseOffset()
+		if p.firstUnstable < 0 || h.BaseOffset() < p.firstUnstable {
+			p.firstUnstable = h.BaseOffset()
+		}
 	}
 	e.add(batchMeta{
 		firstSeq: h.BaseSequence(), lastSeq: h.LastSequence(),
@@ -183,6 +229,7 @@ func (p *producerStates) truncateTo(offset int64) {
 			e.currentTxnFirstOffset = -1
 		}
 	}
+	p.rebuildOngoing()
 }
 
 func (p *producerStates) states() []ProducerState {
@@ -340,6 +387,7 @@ func (p *producerStates) loadLatestSnapshot(maxOffset int64, warn func(path stri
 			var m map[int64]*producerEntry
 			if m, err = decodeSnapshot(path, b); err == nil {
 				p.producers = m
+				p.rebuildOngoing()
 				return offs[i], nil
 			}
 		}
@@ -347,5 +395,6 @@ func (p *producerStates) loadLatestSnapshot(maxOffset int64, warn func(path stri
 		os.Remove(path)
 	}
 	p.producers = make(map[int64]*producerEntry)
+	p.rebuildOngoing()
 	return -1, nil
 }

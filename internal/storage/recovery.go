@@ -476,6 +476,14 @@ func (l *Log) loadProducerState(p openParams) error {
 		return err
 	}
 	from = max(from, segs[0].base)
+	// Aborted transactions ended after the snapshot are rebuilt from the
+	// markers replayed below (Kafka rebuilds the index in LogSegment.recover),
+	// so a torn or missing .txnindex tail is restored.
+	for _, s := range segs {
+		if err := s.txn.truncateTo(from); err != nil {
+			return err
+		}
+	}
 	for i, s := range segs {
 		if i+1 < len(segs) && segs[i+1].base <= from {
 			continue
@@ -483,7 +491,7 @@ func (l *Log) loadProducerState(p openParams) error {
 		_, pos := s.index.lookup(from)
 		err := s.scan(pos, s.size.Load(), true, func(h record.Header, _ int64) (bool, error) {
 			if h.BaseOffset() >= from && h.ProducerID() >= 0 {
-				l.producers.update(h)
+				return false, l.trackProducerLocked(h, s)
 			}
 			return false, nil
 		})
@@ -492,5 +500,7 @@ func (l *Log) loadProducerState(p openParams) error {
 		}
 	}
 	l.producers.expire(l.nowMs(), l.opts.ProducerIDExpiration.Milliseconds())
+	l.producers.rebuildOngoing()
+	l.firstUnstable.Store(l.producers.firstUnstable)
 	return deleteSnapshots(l.dir, segs[0].base, leo)
 }

@@ -113,7 +113,7 @@ func (l *Log) scheduleDeleteLocked(segs []*segment) error {
 func renameDeleted(dir string, segs []*segment) error {
 	var errs []error
 	for _, s := range segs {
-		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			p := fileName(dir, s.base, suf)
 			if err := os.Rename(p, p+deletedSuffix); err != nil && !os.IsNotExist(err) {
 				errs = append(errs, err)
@@ -269,6 +269,7 @@ func (l *Log) Truncate(offset int64) error {
 		}
 	}
 	l.producers.truncateTo(newEnd)
+	l.firstUnstable.Store(l.producers.firstUnstable)
 	l.logger.Info("truncated log", "offset", offset, "log_end_offset", newEnd)
 	return deleteSnapshots(l.dir, 0, newEnd)
 }
@@ -281,7 +282,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	if err := l.scheduleDeleteLocked(old); err != nil {
 		return err
 	}
-	for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+	for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 		os.Remove(fileName(l.dir, offset, suf))
 	}
 	s, _, err := openSegment(l.dir, offset, cfg, true, true, l.opts.Now())
@@ -296,6 +297,8 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.epochs.entries = nil
 	l.updateLatestEpochLocked()
 	l.producers.producers = make(map[int64]*producerEntry)
+	l.producers.rebuildOngoing()
+	l.firstUnstable.Store(-1)
 	if err := deleteSnapshots(l.dir, offset+1, offset); err != nil {
 		return err
 	}

@@ -49,6 +49,7 @@ type segment struct {
 	log       *os.File
 	index     offsetIndex
 	timeIndex timeIndex
+	txn       *txnIndex // aborted transactions (.txnindex, created lazily)
 
 	size        atomic.Int64  // bytes of whole batches in the .log file
 	maxTs       atomic.Int64  // largest batch max timestamp, -1 none
@@ -113,7 +114,16 @@ func openSegmentFiles(dir string, base int64, extra string, cfg *Config, active,
 		s.log.Close()
 		return nil, false, err
 	}
-	s.index, s.timeIndex = offsetIndex{ix}, timeIndex{tx}
+	tn, err := loadTxnIndex(fileName(dir, base, txnIndexSuffix) + extra)
+	if err != nil {
+		ix.close()
+		tx.close()
+		s.log.Close()
+		return nil, false, err
+	}
+	// The file, once created, lives under the segment's final name.
+	tn.path = fileName(dir, base, txnIndexSuffix)
+	s.index, s.timeIndex, s.txn = offsetIndex{ix}, timeIndex{tx}, tn
 	if ts, o, ok := s.timeIndex.last(); ok {
 		s.maxTs.Store(ts)
 		s.maxTsOffset.Store(o)
@@ -175,7 +185,7 @@ func (s *segment) flush() error {
 	if err := s.log.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.logPath(), err)
 	}
-	return errors.Join(s.index.flush(), s.timeIndex.flush())
+	return errors.Join(s.index.flush(), s.timeIndex.flush(), s.txn.flush())
 }
 
 // close appends the final time index entry, trims the indexes and closes
@@ -187,7 +197,7 @@ func (s *segment) close() error {
 			s.timeIndex.maybeAdd(ts, s.maxTsOffset.Load(), true, &s.scratch)
 		}
 	}
-	errs = append(errs, s.index.close(), s.timeIndex.close(), s.log.Close())
+	errs = append(errs, s.index.close(), s.timeIndex.close(), s.txn.close(), s.log.Close())
 	return errors.Join(errs...)
 }
 
@@ -203,6 +213,9 @@ func (s *segment) truncateTo(offset, pos int64) error {
 	s.size.Store(pos)
 	s.index.truncateTo(offset)
 	s.timeIndex.truncateTo(offset)
+	if err := s.txn.truncateTo(offset); err != nil {
+		return err
+	}
 	if pos == 0 {
 		s.firstBatchTs = -1
 	}
