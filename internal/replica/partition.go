@@ -55,8 +55,37 @@ func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }
 // LogEndOffset is the offset the next record will get.
 func (p *Partition) LogEndOffset() int64 { return p.log.LogEndOffset() }
 
-// LastStableOffset equals the high watermark until transactions exist.
-func (p *Partition) LastStableOffset() int64 { return p.hw.Load() }
+// LastStableOffset is the offset below which every transaction is decided:
+// the high watermark, or the first offset of the oldest open transaction if
+// that is lower (Kafka's UnifiedLog.lastStableOffset). It never moves back:
+// a transaction starts at or after the log end offset, which the high
+// watermark only follows, and storage publishes the first unstable offset
+// before the log end offset covers the batch. Lock-free.
+func (p *Partition) LastStableOffset() int64 {
+	hw := p.hw.Load()
+	if f := p.log.FirstUnstableOffset(); f >= 0 && f < hw {
+		return f
+	}
+	return hw
+}
+
+// WriteTxnMarker appends a COMMIT or ABORT transaction marker for
+// producerID as leader (storage.Log.AppendMarker: epoch checks, the
+// aborted-transaction index) and advances the high watermark, which wakes
+// fetches waiting on the partition; read_committed ones then see the last
+// stable offset moved. The transaction coordinator (and the WriteTxnMarkers
+// API) call it; safe for concurrent use with appends and reads.
+func (p *Partition) WriteTxnMarker(producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (int64, error) {
+	if err := p.offline.Load(); err != nil {
+		return 0, *err
+	}
+	off, err := p.log.AppendMarker(producerID, producerEpoch, commit, coordinatorEpoch, p.leaderEpoch.Load())
+	if err != nil {
+		return 0, p.appendFailed(err)
+	}
+	p.advanceHighWatermark(p.log.LogEndOffset())
+	return off, nil
+}
 
 func (p *Partition) setConfig(cfg *config.Topic) {
 	p.cfg.Store(cfg)
@@ -114,7 +143,8 @@ func (p *Partition) AppendRecords(records []byte, produceVersion int16) (AppendR
 // log, as Kafka takes a log dir offline; clients get KAFKA_STORAGE_ERROR.
 func (p *Partition) appendFailed(err error) error {
 	for _, clientErr := range []error{storage.ErrOutOfOrderSequence, storage.ErrInvalidProducerEpoch,
-		storage.ErrInvalidBatch, storage.ErrBatchTooLarge, storage.ErrLogClosed} {
+		storage.ErrInvalidBatch, storage.ErrBatchTooLarge, storage.ErrLogClosed,
+		storage.ErrTransactionCoordinatorFenced} {
 		if errors.Is(err, clientErr) {
 			return err
 		}

@@ -1,0 +1,91 @@
+package replica
+
+import (
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/storage"
+)
+
+func txnBatch(t *testing.T, pid int64, epoch int16, seq int32, n int) []byte {
+	t.Helper()
+	var b record.Builder
+	b.Reset(record.BatchFields{PartitionLeaderEpoch: record.NoPartitionLeader, ProducerID: pid, ProducerEpoch: epoch,
+		BaseSequence: seq, Transactional: true})
+	for i := 0; i < n; i++ {
+		b.Append(time.Now().UnixMilli(), nil, []byte("v"), nil)
+	}
+	h, err := b.Finish(record.CodecNone, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), h...)
+}
+
+// The last stable offset stops at the first open transaction, a marker
+// moves it (waking fetch waiters), and a fenced producer epoch is refused.
+func TestPartitionLastStableOffset(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	d, err := storage.OpenDir(t.TempDir(), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager([]*storage.Dir{d}, Intervals{}, storage.Options{Logger: logger}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	b, err := config.NewBroker(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.ResolveTopic(nil)
+	p, err := m.OpenPartition("t", 0, [16]byte{1}, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AppendRecords(txnBatch(t, 5, 1, 0, 3), 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AppendRecords(txnBatch(t, 6, 0, 0, 2), 9); err != nil {
+		t.Fatal(err)
+	}
+	if p.HighWatermark() != 5 || p.LastStableOffset() != 0 {
+		t.Fatalf("hw %d lso %d, want 5 and 0", p.HighWatermark(), p.LastStableOffset())
+	}
+	w := NewWaiter([]*Partition{p})
+	defer w.Close()
+	if off, err := p.WriteTxnMarker(5, 1, true, 0); err != nil || off != 5 {
+		t.Fatalf("marker at %d: %v", off, err)
+	}
+	select {
+	case <-w.C():
+	default:
+		t.Fatal("marker did not wake the waiter")
+	}
+	if p.LastStableOffset() != 3 {
+		t.Fatalf("lso %d after committing pid 5, want 3", p.LastStableOffset())
+	}
+	if _, err := p.WriteTxnMarker(6, 0, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	if p.LastStableOffset() != 7 || p.HighWatermark() != 7 {
+		t.Fatalf("lso %d hw %d, want 7", p.LastStableOffset(), p.HighWatermark())
+	}
+	if got := p.Log().AbortedTransactions(0, 7); len(got) != 1 || got[0].ProducerID != 6 || got[0].FirstOffset != 3 {
+		t.Fatalf("aborted %+v", got)
+	}
+	if _, err := p.AppendRecords(txnBatch(t, 5, 0, 0, 1), 9); !errors.Is(err, storage.ErrInvalidProducerEpoch) {
+		t.Fatalf("fenced epoch: %v", err)
+	}
+	if _, err := p.WriteTxnMarker(5, 0, false, 0); !errors.Is(err, storage.ErrInvalidProducerEpoch) {
+		t.Fatalf("fenced marker: %v", err)
+	}
+	if p.Offline() != nil {
+		t.Fatal("a refused marker took the partition offline")
+	}
+}
