@@ -19,6 +19,14 @@ package broker
 // value is INVALID_REQUIRED_ACKS. Produce never auto-creates topics (only
 // Metadata does, as in Kafka). v8+ carries per-record errors and an error
 // message (KIP-467); v5+ the log start offset; v2+ the log append time.
+//
+// Transactional batches (KIP-98, v3+) need the request's transactional id,
+// or every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's
+// handleProduceRequest. Like Kafka without partition verification
+// (transaction.partition.verification.enable=false), a transactional batch
+// is accepted for any producer id and opens a transaction on the partition
+// until a marker (WriteTxnMarkers) ends it; an older producer epoch is
+// INVALID_PRODUCER_EPOCH.
 
 import (
 	"context"
@@ -36,6 +44,7 @@ func init() { register(kmsg.Produce, 0, 11, handleProduce) }
 func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.ProduceRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	badAcks := req.Acks != 0 && req.Acks != 1 && req.Acks != -1
+	noTxnID := req.TransactionID == nil && hasTransactionalRecords(req)
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -51,6 +60,10 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 			sp.LogStartOffset = -1
 			if badAcks {
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+				continue
+			}
+			if noTxnID {
+				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 				continue
 			}
 			p := b.replicas.Partition(rt.Topic, rp.Partition)
@@ -96,4 +109,18 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// hasTransactionalRecords reports whether any partition's first batch is a
+// transactional v2 batch (Kafka's ProduceRequest.hasTransactionalRecords).
+func hasTransactionalRecords(req *kmsg.ProduceRequest) bool {
+	for i := range req.Topics {
+		for j := range req.Topics[i].Partitions {
+			r := req.Topics[i].Partitions[j].Records
+			if len(r) >= record.HeaderSize && record.Header(r).Magic() == 2 && record.Header(r).Transactional() {
+				return true
+			}
+		}
+	}
+	return false
 }

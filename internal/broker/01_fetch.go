@@ -4,8 +4,11 @@ package broker
 //
 // A fetch reads whole batches from each requested partition at its fetch
 // offset, never past the high watermark (read_uncommitted) or the last
-// stable offset (read_committed, v4+; equal to the high watermark until
-// transactions exist). Limits: PartitionMaxBytes per partition and MaxBytes
+// stable offset (read_committed, v4+: below the first offset of the oldest
+// open transaction). A read_committed answer lists the aborted
+// transactions (producer id, first offset) overlapping the fetched range,
+// from the segments' .txnindex, so the client drops their records (Kafka's
+// collectAbortedTransactions); read_uncommitted pays nothing for it. Limits: PartitionMaxBytes per partition and MaxBytes
 // (v3+) per response, except that the first partition with data always
 // returns at least one whole batch even if it is larger (KIP-74), so a
 // consumer can never get stuck behind a big batch.
@@ -50,6 +53,7 @@ type fetchRead struct {
 	hw      int64
 	lso     int64
 	start   int64
+	aborted []storage.AbortedTxn // read_committed only
 }
 
 // fetchBufs recycles the buffers partitions are read into: one per Fetch,
@@ -267,6 +271,14 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		rp.LogStartOffset = r.start
 		rp.PreferredReadReplica = -1
 		rp.RecordBatches = r.records
+		if readCommitted {
+			rp.AbortedTransactions = make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, 0, len(r.aborted))
+			for _, a := range r.aborted {
+				at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+				at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+				rp.AbortedTransactions = append(rp.AbortedTransactions, at)
+			}
+		}
 		if r.file != nil {
 			rp.RecordBatches = []byte{}
 			c.SendFile(len(resp.Topics)-1, len(cur.Partitions), r.file)
@@ -377,6 +389,11 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 		if n > 0 {
 			total += n
 			minOne = false
+			if readCommitted {
+				// Every transaction aborted within [fetch offset, LSO) covers
+				// at most what was returned and what a later fetch gets.
+				r.aborted = p.Log().AbortedTransactions(cp.fetchOffset, upTo)
+			}
 		}
 	}
 	return total, failed
