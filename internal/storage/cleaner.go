@@ -21,7 +21,10 @@ import (
 //  1. Plans the cleanable range: from the first segment holding the log
 //     start offset up to the first uncleanable offset, which is the active
 //     segment's base or, with min.compaction.lag.ms, the base of the first
-//     dirty segment whose largest timestamp is within the lag. The dirty
+//     dirty segment whose largest timestamp is within the lag, or the base
+//     of the segment holding the oldest open transaction's first offset.
+//     Segments holding aborted transactions (.txnindex entries) are left
+//     as they are. The dirty
 //     section starts at the cleaner checkpoint (cleaner-offset-checkpoint).
 //     Unless forced, the pass runs only when dirty bytes / cleanable bytes
 //     reach min.cleanable.dirty.ratio, the oldest dirty record is older than
@@ -219,8 +222,18 @@ func (l *Log) planClean(cfg *Config, nowMs int64, force bool) (cleanPlan, bool) 
 		dirty++
 	}
 	end := active
+	if fuo := l.FirstUnstableOffset(); fuo >= 0 {
+		// Kafka's firstUncleanableOffset: nothing from the segment holding
+		// the oldest open transaction on is cleaned.
+		for j := i0; j < end; j++ {
+			if all[j+1].base > fuo {
+				end = j
+				break
+			}
+		}
+	}
 	if cfg.MinCompactionLagMs > 0 {
-		for j := dirty; j < active; j++ {
+		for j := dirty; j < end; j++ {
 			if all[j].largestTimestamp() > nowMs-cfg.MinCompactionLagMs {
 				end = j
 				break

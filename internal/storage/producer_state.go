@@ -219,9 +219,9 @@ func (p *producerStates) truncateTo(offset int64) {
 			}
 			e.count--
 		}
-		if e.count == 0 {
+		if e.count == 0 && (e.currentTxnFirstOffset < 0 || e.currentTxnFirstOffset >= offset) {
 			delete(p.producers, pid)
-		} else {
+		} else if e.count > 0 {
 			m, _ := e.last()
 			e.lastTimestamp = m.maxTimestamp
 		}

@@ -301,3 +301,35 @@ func slicesContains(segs []*segment, s *segment) bool {
 	}
 	return false
 }
+
+func TestTxnCleanerStopsAtOpenTransaction(t *testing.T) {
+	e := newEnv(t, compactCfg())
+	m := newModel()
+	fillKeys(e, m, record.CodecNone, 30, 10, false)
+	if err := e.log.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	e.txnAppend(7, 0, 1) // stays open
+	open := e.log.active()
+	fillKeys(e, m, record.CodecNone, 30, 10, false)
+	if err := e.log.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	var after []*segment
+	for _, s := range e.log.segments() {
+		if s.base >= open.base {
+			after = append(after, s)
+		}
+	}
+	if res := e.clean(true); !res.Cleaned {
+		t.Fatalf("nothing cleaned below the open transaction: %+v", res)
+	}
+	for _, s := range after {
+		if !slicesContains(e.log.segments(), s) {
+			t.Fatalf("segment %d at or after the open transaction was cleaned", s.base)
+		}
+	}
+	if got := e.log.FirstUnstableOffset(); got != open.base {
+		t.Fatalf("first unstable %d, want %d", got, open.base)
+	}
+}
