@@ -333,3 +333,32 @@ func TestTxnCleanerStopsAtOpenTransaction(t *testing.T) {
 		t.Fatalf("first unstable %d, want %d", got, open.base)
 	}
 }
+
+// FuzzTxnIndex: loading any .txnindex bytes never fails or panics, keeps
+// exactly the leading whole version-0 entries, and trims the file to them.
+func FuzzTxnIndex(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(make([]byte, txnEntrySize+3))
+	f.Add(append(make([]byte, txnEntrySize), 0, 1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := t.TempDir() + "/00000000000000000000.txnindex"
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		x, err := loadTxnIndex(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.close()
+		n := 0
+		for len(b) >= (n+1)*txnEntrySize && b[n*txnEntrySize] == 0 && b[n*txnEntrySize+1] == 0 {
+			n++
+		}
+		if len(x.all()) != n {
+			t.Fatalf("%d entries, want %d", len(x.all()), n)
+		}
+		if st, err := os.Stat(path); err != nil || st.Size() != int64(n*txnEntrySize) {
+			t.Fatalf("file not trimmed to %d entries: %v", n, err)
+		}
+	})
+}
