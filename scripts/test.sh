@@ -50,7 +50,7 @@ fi
 fuzztime=${FUZZTIME:-10s}
 if [ $# -eq 0 ] && [ "$fuzztime" != "0" ]; then
 	for target in ./internal/broker:FuzzRequest ./internal/record:FuzzValidate \
-		./internal/record:FuzzDecompress ./internal/storage:FuzzRecover; do
+		./internal/record:FuzzDecompress ./internal/storage:FuzzRecover ./internal/storage:FuzzTxnIndex; do
 		echo "fuzz ${target#*:} for $fuzztime"
 		if ! out=$(go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "${target%%:*}" 2>&1); then
 			echo "$out"
