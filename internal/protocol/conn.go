@@ -47,6 +47,9 @@ type outgoing struct {
 // in a file (storage.FileRange): the writer sends it with sendfile(2) at
 // Offset, never through the file position, which other readers share.
 type RecordFile interface {
+	// ReadAt reads the range's bytes from off (relative to the range's
+	// start): the copy path, where sendfile cannot be used.
+	io.ReaderAt
 	Fd() int
 	Offset() int64
 	Len() int64

@@ -24,6 +24,9 @@ func (t *testFile) Fd() int         { return int(t.f.Fd()) }
 func (t *testFile) Offset() int64   { return t.off }
 func (t *testFile) Len() int64      { return t.n }
 func (t *testFile) Unchanged() bool { return !t.changed }
+func (t *testFile) ReadAt(b []byte, off int64) (int, error) {
+	return io.NewSectionReader(t.f, t.off, t.n).ReadAt(b, off)
+}
 
 // fileResponse moves the record batches of some partitions of fr into a
 // file, as the Fetch handler does with segment ranges, and returns the

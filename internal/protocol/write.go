@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -181,7 +180,7 @@ func readFiles(fr *kmsg.FetchResponse, files []fileSplice) error {
 			return fmt.Errorf("record file for a partition not in the response (%d, %d)", f.topic, f.partition)
 		}
 		b := make([]byte, f.f.Len())
-		if err := preadFull(f.f.Fd(), b, f.f.Offset()); err != nil {
+		if _, err := f.f.ReadAt(b, 0); err != nil {
 			return err
 		}
 		if !f.f.Unchanged() {
@@ -270,32 +269,15 @@ func (w *responseWriter) copyFile(nc net.Conn, f RecordFile, from int64) error {
 	if w.copy == nil {
 		w.copy = make([]byte, 256<<10)
 	}
-	for off, end := f.Offset()+from, f.Offset()+f.Len(); off < end; {
+	for off, end := from, f.Len(); off < end; {
 		b := w.copy[:min(int64(len(w.copy)), end-off)]
-		if err := preadFull(f.Fd(), b, off); err != nil {
+		if _, err := f.ReadAt(b, off); err != nil {
 			return err
 		}
 		if _, err := nc.Write(b); err != nil {
 			return err
 		}
 		off += int64(len(b))
-	}
-	return nil
-}
-
-func preadFull(fd int, b []byte, off int64) error {
-	for len(b) > 0 {
-		n, err := syscall.Pread(fd, b, off)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return io.ErrUnexpectedEOF
-		}
-		b, off = b[n:], off+int64(n)
 	}
 	return nil
 }

@@ -47,6 +47,26 @@ func (r *FileRange) Len() int64 { return r.n }
 // Check it after reading or sending them.
 func (r *FileRange) Unchanged() bool { return r.gen.Load() == r.was }
 
+// ReadAt reads len(b) bytes of the range starting off bytes into it, as
+// io.ReaderAt: all of them or an error (io.EOF past the range's end). It
+// does not check Unchanged; callers do once they are done.
+func (r *FileRange) ReadAt(b []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read range: negative offset %d", off)
+	}
+	n := len(b)
+	if off+int64(n) > r.n {
+		n = int(max(r.n-off, 0))
+	}
+	if err := preadFull(r.fd, b[:n], r.off+off); err != nil {
+		return 0, err
+	}
+	if n < len(b) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
 // AppendTo reads the batches and appends them to dst (the copy path, for
 // small responses).
 func (r *FileRange) AppendTo(dst []byte) ([]byte, error) {

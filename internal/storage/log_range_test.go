@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -45,6 +46,22 @@ func testReadRange(t *testing.T, cfg Config, maxValue, maxFetch int) {
 				t.Fatalf("ReadRange(%d, %d, %d, %v) = nil, ReadAppend %d bytes", off, maxBytes, maxOffset, minOne, len(want))
 			}
 			continue
+		}
+		// ReadAt in two pieces split anywhere gives the same bytes, and a
+		// read running past the end returns what is there and io.EOF.
+		split := rng.Int64N(r.Len() + 1)
+		viaReadAt := make([]byte, r.Len())
+		if n, err := r.ReadAt(viaReadAt[:split], 0); err != nil || int64(n) != split {
+			t.Fatalf("ReadAt(0..%d): %d, %v", split, n, err)
+		}
+		if n, err := r.ReadAt(viaReadAt[split:], split); err != nil || int64(n) != r.Len()-split {
+			t.Fatalf("ReadAt(%d..): %d, %v", split, n, err)
+		}
+		if !bytes.Equal(viaReadAt, want) {
+			t.Fatalf("ReadAt bytes differ from ReadAppend at offset %d", off)
+		}
+		if n, err := r.ReadAt(make([]byte, 10), r.Len()-3); err != io.EOF || n != 3 {
+			t.Fatalf("ReadAt past the end: %d, %v; want 3, io.EOF", n, err)
 		}
 		got, err := r.AppendTo([]byte("x"))
 		r.Close()
