@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/samsa-io/samsa/internal/kafkatest"
@@ -42,7 +43,7 @@ func TestFetchSessionRotatesServedPartitions(t *testing.T) {
 		}
 		served = append(served, partitionsIn(t, resp))
 	}
-	if got, want := served, []string{"p1:1", "p2:1", "p0:1", "p1:1"}; !equalStrings(got, want) {
+	if got, want := served, []string{"p1:1", "p2:1", "p0:1", "p1:1"}; !slices.Equal(got, want) {
 		t.Fatalf("served in turn %q, want %q", got, want)
 	}
 }
@@ -66,16 +67,4 @@ func TestFetchSessionEmptiedIsClosed(t *testing.T) {
 	if resp.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("emptied session still answers: error %d", resp.ErrorCode)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
