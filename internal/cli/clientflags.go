@@ -132,29 +132,30 @@ func topicErr(topic string, err error, msg string) error {
 	if !errors.As(err, &ke) {
 		return fmt.Errorf("topic %q: %w", topic, err)
 	}
-	what := ""
+	// For the common codes our own phrase says it all; otherwise the
+	// broker's message, when it sent one, is more specific than Kafka's
+	// generic description of the code, so it replaces it.
+	var what string
 	switch ke {
 	case kerr.UnknownTopicOrPartition, kerr.UnknownTopicID:
-		what = "does not exist"
+		what = " does not exist"
 	case kerr.TopicAlreadyExists:
-		what = "already exists"
+		what = " already exists"
 	case kerr.TopicAuthorizationFailed:
-		what = "is not authorized"
+		what = " is not authorized"
 	default:
-		what = strings.TrimSuffix(ke.Description, ".")
-		if i := strings.Index(what, ". "); i > 0 {
-			what = what[:i] // the first sentence is enough
+		if msg != "" && !strings.EqualFold(msg, ke.Message) {
+			what = ": " + oneLine(msg)
+			break
 		}
-		if what == "" {
-			what = strings.ToLower(strings.ReplaceAll(ke.Message, "_", " "))
+		desc := strings.TrimSuffix(ke.Description, ".")
+		if i := strings.Index(desc, ". "); i > 0 {
+			desc = desc[:i] // the first sentence is enough
 		}
-		what = ": " + strings.ToLower(what[:1]) + what[1:]
-	}
-	if msg != "" && !strings.EqualFold(msg, ke.Message) {
-		what += ": " + oneLine(msg)
-	}
-	if !strings.HasPrefix(what, ":") {
-		what = " " + what
+		if desc == "" {
+			desc = strings.ToLower(strings.ReplaceAll(ke.Message, "_", " "))
+		}
+		what = ": " + strings.ToLower(desc[:1]) + desc[1:]
 	}
 	return fmt.Errorf("topic %q%s (%s)", topic, what, ke.Message)
 }
