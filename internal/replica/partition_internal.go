@@ -7,13 +7,19 @@ import (
 // AppendInternal appends a batch the broker built itself (coordinator
 // records for __consumer_offsets) as leader, skipping the client-facing
 // validation of AppendRecords: the batch must be a well-formed v2 batch with
-// a valid CRC. It returns the offset of the batch's first record once the
-// batch is in the log and the high watermark covers it.
+// a valid CRC. A batch with a producer id (a transactional offset commit,
+// base sequence record.NoSequence) is appended as Kafka appends with origin
+// COORDINATOR (storage.Log.AppendAsCoordinator): its producer epoch is
+// checked (storage.ErrInvalidProducerEpoch when older than the producer's)
+// but not its sequence, and a transactional batch opens a transaction that
+// holds the last stable offset until its marker (WriteTxnMarker). It
+// returns the offset of the batch's first record once the batch is in the
+// log and the high watermark covers it.
 func (p *Partition) AppendInternal(batch record.Header) (int64, error) {
 	if err := p.offline.Load(); err != nil {
 		return 0, *err
 	}
-	info, err := p.log.AppendAsLeader(batch, p.leaderEpoch.Load(), -1)
+	info, err := p.log.AppendAsCoordinator(batch, p.leaderEpoch.Load())
 	if err != nil {
 		return 0, p.appendFailed(err)
 	}

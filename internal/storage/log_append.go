@@ -29,6 +29,23 @@ type AppendInfo struct {
 // Safe for concurrent use; appends to one Log are serialized. b is modified
 // in place and must not be touched by the caller until this returns.
 func (l *Log) AppendAsLeader(b []byte, leaderEpoch int32, logAppendTime int64) (AppendInfo, error) {
+	return l.appendAsLeader(b, leaderEpoch, logAppendTime, false)
+}
+
+// AppendAsCoordinator is AppendAsLeader for a batch one of the broker's
+// coordinators built itself (Kafka's append origin COORDINATOR), such as a
+// transactional offset commit on __consumer_offsets, which carries a
+// producer id and epoch but no sequence (record.NoSequence). A batch with a
+// producer id is checked only for its epoch: one older than the producer's
+// is ErrInvalidProducerEpoch; sequences are not checked and duplicates are
+// not detected. The producer state is updated as for any append, so a
+// transactional batch opens the producer's transaction and holds the last
+// stable offset until its marker.
+func (l *Log) AppendAsCoordinator(b []byte, leaderEpoch int32) (AppendInfo, error) {
+	return l.appendAsLeader(b, leaderEpoch, -1, true)
+}
+
+func (l *Log) appendAsLeader(b []byte, leaderEpoch int32, logAppendTime int64, coordinator bool) (AppendInfo, error) {
 	h, rest, err := record.Next(b)
 	if err != nil {
 		return AppendInfo{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
@@ -45,7 +62,11 @@ func (l *Log) AppendAsLeader(b []byte, leaderEpoch int32, logAppendTime int64) (
 	if int64(len(h)) > cfg.SegmentBytes {
 		return AppendInfo{}, fmt.Errorf("%w: %d bytes > %d", ErrBatchTooLarge, len(h), cfg.SegmentBytes)
 	}
-	if h.ProducerID() >= 0 {
+	if h.ProducerID() >= 0 && coordinator {
+		if err := l.producers.checkCoordinator(h); err != nil {
+			return AppendInfo{}, err
+		}
+	} else if h.ProducerID() >= 0 {
 		dup, isDup, err := l.producers.check(h)
 		if err != nil {
 			return AppendInfo{}, err

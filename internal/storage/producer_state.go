@@ -156,6 +156,21 @@ func (p *producerStates) check(h record.Header) (dup batchMeta, isDup bool, err 
 	return batchMeta{}, false, nil
 }
 
+// checkCoordinator validates a batch a coordinator of this broker built
+// (Kafka's ProducerAppendInfo with origin COORDINATOR: a transactional
+// offset commit on __consumer_offsets, whose base sequence is
+// record.NoSequence). Only the producer epoch is checked: an epoch older
+// than the producer's is ErrInvalidProducerEpoch. Sequences are not checked
+// and there is no duplicate detection; the coordinator appends each batch
+// once.
+func (p *producerStates) checkCoordinator(h record.Header) error {
+	pid := h.ProducerID()
+	if e, ok := p.producers[pid]; ok && h.ProducerEpoch() < e.epoch {
+		return fmt.Errorf("%w: producer %d epoch %d is older than %d", ErrInvalidProducerEpoch, pid, h.ProducerEpoch(), e.epoch)
+	}
+	return nil
+}
+
 // update records an appended batch (leader, follower or replay). It does not
 // validate.
 func (p *producerStates) update(h record.Header) {
