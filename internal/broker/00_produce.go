@@ -22,10 +22,17 @@ package broker
 //
 // Transactional batches (KIP-98, v3+) need the request's transactional id,
 // or every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's
-// handleProduceRequest. Like Kafka without partition verification
-// (transaction.partition.verification.enable=false), a transactional batch
-// is accepted for any producer id and opens a transaction on the partition
-// until a marker (WriteTxnMarkers) ends it; an older producer epoch is
+// handleProduceRequest. With transaction.partition.verification.enable
+// (the default, KIP-890 part 1) the first transactional batch of a
+// transaction on a partition is appended only if the transaction
+// coordinator confirms the partition was added to the producer's open
+// transaction, and the append runs with the transaction locked so it cannot
+// end in between; otherwise the answer is INVALID_TXN_STATE
+// (TRANSACTION_ABORTABLE from v11), INVALID_PRODUCER_EPOCH for a fenced
+// producer, or NOT_ENOUGH_REPLICAS (retriable) while the coordinator is
+// busy completing the previous transaction, as Kafka maps them. This keeps
+// a stray transactional batch from holding the last stable offset forever.
+// An older producer epoch than the partition has seen is
 // INVALID_PRODUCER_EPOCH.
 
 import (
@@ -35,6 +42,8 @@ import (
 
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/replica"
+	"github.com/samsa-io/samsa/internal/txn"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -71,7 +80,16 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				continue
 			}
-			res, err := p.AppendRecords(rp.Records, req.Version)
+			var res replica.AppendResult
+			var err error
+			if vh, ok := needsVerification(b, req, rp.Records, p); ok {
+				err = b.verifiedAppend(*req.TransactionID, vh, rt.Topic, rp.Partition, req.Version, func() error {
+					res, err = p.AppendRecords(rp.Records, req.Version)
+					return err
+				})
+			} else {
+				res, err = p.AppendRecords(rp.Records, req.Version)
+			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				if req.Version >= 8 {
@@ -109,6 +127,50 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// needsVerification reports whether records start a transaction on p that
+// the coordinator must confirm first, and returns their batch header.
+func needsVerification(b *Broker, req *kmsg.ProduceRequest, records []byte, p *replica.Partition) (record.Header, bool) {
+	if req.TransactionID == nil || !b.cfg.TransactionPartitionVerificationEnable || len(records) < record.HeaderSize {
+		return nil, false
+	}
+	h := record.Header(records)
+	if h.Magic() != 2 || !h.Transactional() || p.Log().HasOngoingTransaction(h.ProducerID(), h.ProducerEpoch()) {
+		return nil, false
+	}
+	return h, true
+}
+
+// verifiedAppend runs appendFn if the transaction coordinator confirms that
+// topic-partition is in the open transaction of h's producer, mapping its
+// refusals the way Kafka maps them for Produce.
+func (b *Broker) verifiedAppend(txnID string, h record.Header, topic string, partition int32, version int16, appendFn func() error) error {
+	tc, err := b.txnCoordinator()
+	if err != nil {
+		return fmt.Errorf("%w: transaction coordinator unavailable: %v", kerr.NotEnoughReplicas, err)
+	}
+	var appendErr error
+	err = tc.WithVerified(txnID, h.ProducerID(), h.ProducerEpoch(), txn.TopicPartition{Topic: topic, Partition: partition}, func() error {
+		appendErr = appendFn()
+		return appendErr
+	})
+	if err == nil || appendErr != nil {
+		return err
+	}
+	switch txn.ErrorCode(err) {
+	case kerr.ProducerFenced.Code:
+		return fmt.Errorf("%w: producer %d epoch %d is fenced by a newer producer with transactional id %q",
+			kerr.InvalidProducerEpoch, h.ProducerID(), h.ProducerEpoch(), txnID)
+	case kerr.TransactionAbortable.Code:
+		if version > 10 {
+			return fmt.Errorf("%w: partition %s-%d was not added to the transaction", kerr.TransactionAbortable, topic, partition)
+		}
+		return fmt.Errorf("%w: partition %s-%d was not added to the transaction", kerr.InvalidTxnState, topic, partition)
+	case kerr.ConcurrentTransactions.Code, kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code:
+		return fmt.Errorf("%w: the transaction coordinator is busy (%v); retry", kerr.NotEnoughReplicas, err)
+	}
+	return err
 }
 
 // hasTransactionalRecords reports whether any partition's first batch is a

@@ -5,10 +5,9 @@ package broker
 // Group keys (key type 0, and every v0 request) are answered with this
 // broker, the leader of the group's __consumer_offsets partition
 // (abs(javaHashCode(group)) % offsets.topic.num.partitions); the first such
-// request creates __consumer_offsets when it does not exist yet. There is
-// no transaction coordinator yet (a later issue), so transaction keys (key
-// type 1) get COORDINATOR_NOT_AVAILABLE, which clients treat as "retry
-// later"; other key types are INVALID_REQUEST. v1+ adds the key type and an
+// request creates __consumer_offsets when it does not exist yet.
+// Transaction keys (key type 1) likewise, with __transaction_state and
+// transaction.state.log.num.partitions. Other key types are INVALID_REQUEST. v1+ adds the key type and an
 // error message; v4+ batches keys (KIP-699); v6 is the share-group key type
 // in Kafka 4, invalid here as in 3.9.
 //
@@ -46,8 +45,16 @@ func handleFindCoordinator(_ context.Context, b *Broker, c *protocol.Conn, _ pro
 			ep := b.endpointFor(c)
 			return b.nodeID, ep.host, ep.port, 0, nil
 		case 1:
-			m := "samsa has no transaction coordinator yet"
-			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, &m
+			tc, err := b.txnCoordinator()
+			if err != nil {
+				b.log.Warn("the transaction coordinator is not available", "err", err)
+				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, errorMessage(err)
+			}
+			if !tc.Owns(key) {
+				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+			}
+			ep := b.endpointFor(c)
+			return b.nodeID, ep.host, ep.port, 0, nil
 		}
 		m := "unknown coordinator key type"
 		return -1, "", -1, kerr.InvalidRequest.Code, &m

@@ -1,17 +1,17 @@
 package broker
 
 // InitProducerId, versions 0-5 (KIP-98; v3 KIP-360 lets a producer ask to
-// bump its epoch; v4-5 only widen error semantics).
+// keep its id after an error, by sending its current id and epoch; v4 knows
+// PRODUCER_FENCED; v5 only widens error semantics).
 //
 // Without a transactional id (idempotent producers) every call gets a fresh
 // producer id with epoch 0, as Kafka does: ids come from blocks reserved in
-// the metadata before use, so they are unique across restarts. A
-// transactional id needs the transaction coordinator (a later issue) and is
-// answered with COORDINATOR_NOT_AVAILABLE.
+// the metadata before use, so they are unique across restarts. With one,
+// the transaction coordinator (internal/txn) answers: the id's producer id
+// with its epoch bumped, which fences earlier producers of the same id.
 
 import (
 	"context"
-	"sync"
 
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -24,13 +24,23 @@ func handleInitProducerID(_ context.Context, b *Broker, _ *protocol.Conn, h prot
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		// Clients retry this every few hundred ms: warn once per id.
-		if b.warnedTxnIDCount.Load() < 1000 && !loadedOrStored(&b.warnedTxnIDs, *req.TransactionalID) {
-			b.warnedTxnIDCount.Add(1)
-			b.log.Warn("transactional producer refused: transactions are not supported yet (it will keep retrying)",
-				"transactional_id", *req.TransactionalID, "client_id", h.ClientID)
+		tc, err := b.txnCoordinator()
+		if err != nil {
+			b.log.Warn("the transaction coordinator is not available", "err", err)
+			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			return resp, nil
 		}
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		expectPID, expectEpoch := req.ProducerID, req.ProducerEpoch
+		if req.Version < 3 {
+			expectPID, expectEpoch = -1, -1
+		}
+		pid, epoch, err := tc.InitProducerID(*req.TransactionalID, req.TransactionTimeoutMillis, expectPID, expectEpoch)
+		if err != nil {
+			resp.ErrorCode = txnErrorCode(err, req.Version, 4)
+			b.log.Debug("InitProducerId refused", "transactional_id", *req.TransactionalID, "client_id", h.ClientID, "err", err)
+			return resp, nil
+		}
+		resp.ProducerID, resp.ProducerEpoch = pid, epoch
 		return resp, nil
 	}
 	id, err := b.pids.next1()
@@ -41,9 +51,4 @@ func handleInitProducerID(_ context.Context, b *Broker, _ *protocol.Conn, h prot
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0
 	return resp, nil
-}
-
-func loadedOrStored(m *sync.Map, k string) bool {
-	_, loaded := m.LoadOrStore(k, true)
-	return loaded
 }

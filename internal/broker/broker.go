@@ -18,6 +18,7 @@ import (
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/replica"
 	"github.com/samsa-io/samsa/internal/storage"
+	"github.com/samsa-io/samsa/internal/txn"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -45,8 +46,10 @@ type Broker struct {
 	// config read-modify-writes do not lose updates.
 	topicMu sync.Mutex
 
-	warnedTxnIDs     sync.Map     // transactional ids already warned about
-	warnedTxnIDCount atomic.Int32 // bounds warnedTxnIDs against clients inventing ids
+	// txns is the transaction coordinator, nil until __transaction_state
+	// exists (txns.go); txnsMu serializes starting it.
+	txns   atomic.Pointer[txn.Coordinator]
+	txnsMu sync.Mutex
 
 	mu        sync.Mutex
 	endpoints map[string]endpoint // listener name -> advertised host/port
@@ -108,6 +111,18 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 		_, err := b.startGroups()
 		b.groupsMu.Unlock()
 		if err != nil {
+			b.replicas.Close()
+			return nil, err
+		}
+	}
+	if b.meta.Image().Topic(txn.Topic) != nil {
+		b.txnsMu.Lock()
+		_, err := b.startTxns()
+		b.txnsMu.Unlock()
+		if err != nil {
+			if c := b.groups.Load(); c != nil {
+				c.Close()
+			}
 			b.replicas.Close()
 			return nil, err
 		}
@@ -272,9 +287,15 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.closed = true
 	b.mu.Unlock()
 	var errs []error
-	// Stop the group coordinator first: it answers the JoinGroup and
+	// Stop the transaction coordinator first, which writes through the
+	// group coordinator, then the group coordinator: it answers the JoinGroup and
 	// SyncGroup requests waiting for a rebalance, which the network close
 	// below waits for, and appends nothing more to the logs.
+	b.txnsMu.Lock()
+	if c := b.txns.Load(); c != nil {
+		c.Close()
+	}
+	b.txnsMu.Unlock()
 	b.groupsMu.Lock()
 	if c := b.groups.Load(); c != nil {
 		c.Close()

@@ -49,7 +49,7 @@ func TestGroupBadInput(t *testing.T) {
 	createTopic(t, b, "bad", 2, nil)
 	r := dialRaw(t, b.Addr)
 
-	// FindCoordinator: groups are served here, transactions are not yet.
+	// FindCoordinator: groups and transactions are served here.
 	fc := kmsg.NewPtrFindCoordinatorRequest()
 	fc.SetVersion(4)
 	fc.CoordinatorKeys = []string{"g-bad"}
@@ -57,8 +57,12 @@ func TestGroupBadInput(t *testing.T) {
 		t.Fatalf("find coordinator: %+v", resp.Coordinators)
 	}
 	fc.CoordinatorType = 1
-	if resp := do[*kmsg.FindCoordinatorResponse](t, r, fc); resp.Coordinators[0].ErrorCode != kerr.CoordinatorNotAvailable.Code {
+	if resp := do[*kmsg.FindCoordinatorResponse](t, r, fc); resp.Coordinators[0].ErrorCode != 0 || resp.Coordinators[0].NodeID != 1 {
 		t.Fatalf("transaction coordinator: %+v", resp.Coordinators)
+	}
+	fc.CoordinatorType = 2
+	if resp := do[*kmsg.FindCoordinatorResponse](t, r, fc); resp.Coordinators[0].ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("unknown key type: %+v", resp.Coordinators)
 	}
 	fc0 := kmsg.NewPtrFindCoordinatorRequest()
 	fc0.CoordinatorKey = "g-bad"

@@ -96,11 +96,11 @@ func TestIdempotentProducerAcrossRestart(t *testing.T) {
 	if pid2 == pid {
 		t.Fatalf("InitProducerID after restart reused id %d", pid)
 	}
-	// Transactional ids are refused until transactions exist.
+	// A transactional id gets an id from the same blocks.
 	req := kmsg.NewPtrInitProducerIDRequest()
 	req.SetVersion(4)
-	req.TransactionalID = sp("txn")
-	if resp := do[*kmsg.InitProducerIDResponse](t, r, req); resp.ErrorCode != kerr.CoordinatorNotAvailable.Code {
-		t.Fatalf("transactional InitProducerID: error %d", resp.ErrorCode)
+	req.TransactionalID, req.TransactionTimeoutMillis = sp("txn"), 60000
+	if resp := do[*kmsg.InitProducerIDResponse](t, r, req); resp.ErrorCode != 0 || resp.ProducerID == pid || resp.ProducerID == pid2 || resp.ProducerEpoch != 0 {
+		t.Fatalf("transactional InitProducerID: %+v", resp)
 	}
 }

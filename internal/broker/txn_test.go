@@ -125,8 +125,13 @@ func consumeValues(t *testing.T, addr, topic string, level kgo.IsolationLevel, w
 	}
 }
 
+// noVerify turns off the transaction coordinator's check of transactional
+// produces: these tests drive partitions through WriteTxnMarkers, the
+// inter-broker API, with no coordinator involved.
+const noVerify = "transaction.partition.verification.enable=false"
+
 func TestTxnMarkersAndReadCommitted(t *testing.T) {
-	b := kafkatest.Start(t)
+	b := kafkatest.Start(t, noVerify)
 	createTopic(t, b, "tx", 2, nil)
 	r := dialRaw(t, b.Addr)
 	pid, epoch := initProducerID(t, r)
@@ -202,7 +207,7 @@ func TestTxnMarkersAndReadCommitted(t *testing.T) {
 }
 
 func TestTxnWriteTxnMarkersErrors(t *testing.T) {
-	b := kafkatest.Start(t)
+	b := kafkatest.Start(t, noVerify)
 	createTopic(t, b, "txe", 1, nil)
 	r := dialRaw(t, b.Addr)
 	pid, _ := initProducerID(t, r)
@@ -257,7 +262,7 @@ func listOffsetIsolation(t *testing.T, r *rawConn, topic string, partition int32
 // at the transaction's first offset until an ABORT marker, and then
 // read_committed consumers move past it without the aborted records.
 func TestTxnOpenTransactionSurvivesCrash(t *testing.T) {
-	p := kafkatest.StartProcess(t, "")
+	p := kafkatest.StartProcess(t, "", noVerify)
 	r := dialRaw(t, p.Addr)
 	ct := kmsg.NewPtrCreateTopicsRequest()
 	ct.SetVersion(5)

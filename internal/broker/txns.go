@@ -1,0 +1,141 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/group"
+	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/storage"
+	"github.com/samsa-io/samsa/internal/txn"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// The transaction coordinator runs once __transaction_state exists: at
+// start when the topic is already there (after the group coordinator,
+// which completes markers on __consumer_offsets), else on first use
+// (FindCoordinator for a transaction key, or InitProducerId with a
+// transactional id), when the topic is created with Kafka's settings.
+
+// txnCoordinator returns the coordinator, creating __transaction_state and
+// loading its partitions on first use.
+func (b *Broker) txnCoordinator() (*txn.Coordinator, error) {
+	if c := b.txns.Load(); c != nil {
+		return c, nil
+	}
+	b.txnsMu.Lock()
+	defer b.txnsMu.Unlock()
+	if c := b.txns.Load(); c != nil {
+		return c, nil
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("broker is shutting down")
+	}
+	if b.meta.Image().Topic(txn.Topic) == nil {
+		n := b.cfgInt("transaction.state.log.num.partitions", 50)
+		configs := map[string]string{
+			"cleanup.policy":   "compact",
+			"segment.bytes":    strconv.Itoa(b.cfgInt("transaction.state.log.segment.bytes", 100<<20)),
+			"compression.type": "uncompressed",
+		}
+		if _, err := b.createTopic(txn.Topic, int32(n), configs); err != nil {
+			return nil, fmt.Errorf("create %s: %w", txn.Topic, err)
+		}
+		b.log.Info("created the internal topic", "topic", txn.Topic, "partitions", n)
+	}
+	return b.startTxns()
+}
+
+// startTxns creates the coordinator and loads every partition of
+// __transaction_state. b.txnsMu held.
+func (b *Broker) startTxns() (*txn.Coordinator, error) {
+	t := b.meta.Image().Topic(txn.Topic)
+	ms := func(key string, def int) time.Duration { return time.Duration(b.cfgInt(key, def)) * time.Millisecond }
+	cfg := txn.Config{
+		MaxTimeout:     ms("transaction.max.timeout.ms", 900000),
+		IDExpiration:   ms("transactional.id.expiration.ms", 604800000),
+		AbortInterval:  ms("transaction.abort.timed.out.transaction.cleanup.interval.ms", 10000),
+		ExpireInterval: ms("transaction.remove.expired.transaction.cleanup.interval.ms", 3600000),
+		LoadBufferSize: b.cfgInt("transaction.state.log.load.buffer.size", 5<<20),
+	}
+	c := txn.New(cfg, t.Partitions, txnStore{b}, txnMarkers{b}, b.pids.next1, b.baseLog.With("node_id", b.nodeID))
+	for p := int32(0); p < t.Partitions; p++ {
+		part := b.replicas.Partition(txn.Topic, p)
+		if part == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s-%d is not open", txn.Topic, p)
+		}
+		if err := c.LoadPartition(p, part.LeaderEpoch()); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	b.txns.Store(c)
+	return c, nil
+}
+
+// txnStore gives the coordinator the partitions of __transaction_state.
+type txnStore struct{ b *Broker }
+
+func (s txnStore) Append(p int32, batch record.Header) error {
+	part := s.b.replicas.Partition(txn.Topic, p)
+	if part == nil {
+		return fmt.Errorf("%s-%d is not open", txn.Topic, p)
+	}
+	_, err := part.AppendInternal(batch)
+	return err
+}
+
+func (s txnStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) {
+	part := s.b.replicas.Partition(txn.Topic, p)
+	if part == nil {
+		return nil, fmt.Errorf("%s-%d is not open", txn.Topic, p)
+	}
+	return part.ReadInternal(offset, maxBytes)
+}
+
+// txnMarkers writes the coordinator's markers to the local partitions.
+type txnMarkers struct{ b *Broker }
+
+func (m txnMarkers) WriteMarker(tp txn.TopicPartition, pid int64, epoch int16, commit bool, coordinatorEpoch int32) error {
+	part := m.b.replicas.Partition(tp.Topic, tp.Partition)
+	if part == nil {
+		return txn.ErrPartitionGone
+	}
+	var err error
+	if tp.Topic == group.Topic {
+		err = m.b.completeGroupTxn(tp.Partition, pid, epoch, commit, coordinatorEpoch)
+	} else {
+		_, err = part.WriteTxnMarker(pid, epoch, commit, coordinatorEpoch)
+	}
+	if errors.Is(err, storage.ErrInvalidProducerEpoch) || errors.Is(err, storage.ErrTransactionCoordinatorFenced) {
+		return fmt.Errorf("%w: %v", txn.ErrFenced, err)
+	}
+	return err
+}
+
+// completeGroupTxn writes a marker on a __consumer_offsets partition.
+func (b *Broker) completeGroupTxn(p int32, pid int64, epoch int16, commit bool, coordinatorEpoch int32) error {
+	part := b.replicas.Partition(group.Topic, p)
+	if part == nil {
+		return txn.ErrPartitionGone
+	}
+	_, err := part.WriteTxnMarker(pid, epoch, commit, coordinatorEpoch)
+	return err
+}
+
+// txnErrorCode maps a coordinator error to the wire, turning
+// PRODUCER_FENCED into INVALID_PRODUCER_EPOCH for request versions older
+// than fencedSince, which predate KIP-588's error code, as Kafka does.
+func txnErrorCode(err error, version, fencedSince int16) int16 {
+	code := txn.ErrorCode(err)
+	if code == kerr.ProducerFenced.Code && version < fencedSince {
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return code
+}
