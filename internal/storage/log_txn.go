@@ -49,8 +49,18 @@ func (l *Log) trackProducerLocked(h record.Header, seg *segment) error {
 
 // FirstUnstableOffset is the first offset of the oldest open transaction,
 // or -1 when none is open. The last stable offset is the smaller of it and
-// the high watermark (Kafka's UnifiedLog.firstUnstableOffset). Lock-free.
-func (l *Log) FirstUnstableOffset() int64 { return l.firstUnstable.Load() }
+// the high watermark (Kafka's UnifiedLog.firstUnstableOffset). Once
+// retention or DeleteRecords moved the log start offset past that first
+// offset it is the log start offset, as Kafka's
+// maybeIncrementFirstUnstableOffset bounds it, so the last stable offset
+// never lies below the log start. Lock-free.
+func (l *Log) FirstUnstableOffset() int64 {
+	f := l.firstUnstable.Load()
+	if f < 0 {
+		return f
+	}
+	return max(f, l.LogStartOffset())
+}
 
 // AppendMarker appends a transaction marker (a control batch holding one
 // EndTransactionMarker record) for producerID as leader, ending the
