@@ -5,13 +5,15 @@ package broker
 //
 // v0-7 ask for one group; v2+ may ask for every partition with an offset
 // (null topics) and carry a top-level error; v5 returns the leader epoch
-// (KIP-320); v7 adds require_stable (KIP-447), which matters only with
-// transactional offset commits, not served yet, so it is accepted and
-// changes nothing; v8+ ask for many groups at once (KIP-709), each with its
-// own error; v9's member id and epoch belong to KIP-848 groups: for a
-// consumer group they must name a member and its current epoch
-// (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH) unless null and -1; classic
-// groups ignore them, as Kafka does.
+// (KIP-320); v7 adds require_stable (KIP-447): a partition for which an
+// open transaction has committed an offset (TxnOffsetCommit) then answers
+// UNSTABLE_OFFSET_COMMIT and the consumer retries until the transaction
+// ends (without it, the last committed offset is returned: a transaction's
+// offsets are not visible before its commit); v8+ ask for many groups at
+// once (KIP-709), each with its own error; v9's member id and epoch belong
+// to KIP-848 groups: for a consumer group they must name a member and its
+// current epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH) unless null and -1;
+// classic groups ignore them, as Kafka does.
 
 import (
 	"context"
@@ -31,7 +33,7 @@ func handleOffsetFetch(_ context.Context, b *Broker, _ *protocol.Conn, _ protoco
 		if err != nil {
 			return nil, kerr.CoordinatorNotAvailable.Code
 		}
-		return gc.FetchOffsets(groupID, topics, all, memberID, epoch)
+		return gc.FetchOffsets(groupID, topics, all, memberID, epoch, req.RequireStable)
 	}
 	if req.Version < 8 {
 		all := req.Topics == nil && req.Version >= 2
@@ -57,7 +59,7 @@ func handleOffsetFetch(_ context.Context, b *Broker, _ *protocol.Conn, _ protoco
 			for _, p := range t.Partitions {
 				rp := kmsg.NewOffsetFetchResponseTopicPartition()
 				md := p.Metadata
-				rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata = p.Partition, p.Offset, p.LeaderEpoch, &md
+				rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata, rp.ErrorCode = p.Partition, p.Offset, p.LeaderEpoch, &md, p.ErrorCode
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			resp.Topics = append(resp.Topics, rt)
@@ -79,7 +81,7 @@ func handleOffsetFetch(_ context.Context, b *Broker, _ *protocol.Conn, _ protoco
 			for _, p := range t.Partitions {
 				rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 				md := p.Metadata
-				rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata = p.Partition, p.Offset, p.LeaderEpoch, &md
+				rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata, rp.ErrorCode = p.Partition, p.Offset, p.LeaderEpoch, &md, p.ErrorCode
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			g.Topics = append(g.Topics, rt)

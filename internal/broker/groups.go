@@ -96,6 +96,7 @@ type offsetsStore struct{ b *Broker }
 func (s offsetsStore) partition(p int32) (interface {
 	AppendInternal(record.Header) (int64, error)
 	ReadInternal(int64, int) ([]byte, error)
+	WriteTxnMarker(producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (int64, error)
 }, error) {
 	part := s.b.replicas.Partition(group.Topic, p)
 	if part == nil {
@@ -104,13 +105,20 @@ func (s offsetsStore) partition(p int32) (interface {
 	return part, nil
 }
 
-func (s offsetsStore) Append(p int32, batch record.Header) error {
+func (s offsetsStore) Append(p int32, batch record.Header) (int64, error) {
 	part, err := s.partition(p)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = part.AppendInternal(batch)
-	return err
+	return part.AppendInternal(batch)
+}
+
+func (s offsetsStore) WriteMarker(p int32, producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (int64, error) {
+	part, err := s.partition(p)
+	if err != nil {
+		return 0, err
+	}
+	return part.WriteTxnMarker(producerID, producerEpoch, commit, coordinatorEpoch)
 }
 
 func (s offsetsStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) {

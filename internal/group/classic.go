@@ -3,6 +3,7 @@ package group
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -20,7 +21,7 @@ func newMemberID(clientID string) string {
 }
 
 func codeOf(err error) int16 {
-	if err == ErrNotCoordinator {
+	if errors.Is(err, ErrNotCoordinator) {
 		return kerr.NotCoordinator.Code
 	}
 	return kerr.CoordinatorNotAvailable.Code
@@ -551,10 +552,12 @@ func (g *group) scheduleHeartbeat(m *member, d time.Duration) {
 	})
 }
 
-// maybeForget drops a group that holds nothing: no members, pending members
-// or offsets, never rebalanced (a join that failed on a new group). g.mu held.
+// maybeForget drops a group that holds nothing: no members, pending members,
+// offsets or offsets of open transactions, never rebalanced (a join that
+// failed on a new group). g.mu held.
 func (g *group) maybeForget() {
-	if g.state == Empty && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && g.generation == 0 && g.protocolType == nil && !g.removed {
+	if g.state == Empty && len(g.members) == 0 && len(g.pending) == 0 && len(g.offsets) == 0 && len(g.txnOffsets) == 0 &&
+		g.generation == 0 && g.protocolType == nil && !g.removed {
 		g.c.forget(g)
 	}
 }

@@ -71,12 +71,22 @@ func (c *Config) SetDefaults() {
 // Store is the coordinator's access to __consumer_offsets. The broker
 // implements it over the partitions it leads.
 type Store interface {
-	// Append appends batch to partition p and returns once it is in the
-	// log. It may be called concurrently for different groups.
-	Append(p int32, batch record.Header) error
+	// Append appends batch to partition p and returns the offset of its
+	// first record once it is in the log. It may be called concurrently
+	// for different groups. A transactional batch (a TxnOffsetCommit)
+	// carries a producer id and epoch but no sequence: the store checks
+	// the epoch (an older one than the producer's last fails with
+	// storage.ErrInvalidProducerEpoch), not the sequence, as Kafka does for
+	// appends of origin COORDINATOR.
+	Append(p int32, batch record.Header) (int64, error)
 	// Read returns whole batches of partition p from offset, at least one
 	// if there is any, up to about maxBytes; an empty result means the end.
 	Read(p int32, offset int64, maxBytes int) ([]byte, error)
+	// WriteMarker appends a COMMIT or ABORT transaction marker for
+	// producerID to partition p and returns its offset once it is in the
+	// log (storage.Log.AppendMarker's checks: an older producer epoch or
+	// coordinator epoch fails).
+	WriteMarker(p int32, producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (int64, error)
 }
 
 // ErrNotCoordinator: the group's partition is not loaded here.
@@ -93,6 +103,13 @@ type Coordinator struct {
 	groups map[string]*group
 	loaded map[int32]bool
 	closed bool
+	// openTxns maps a producer id to the ids of the groups that may hold
+	// offsets of its open transaction (group.txnOffsets), so CompleteTxn
+	// finds them without visiting every group. A group is added before its
+	// transactional batch is appended and removed once it holds none of
+	// the producer's offsets, so it may name a group with none, never miss
+	// one that has some.
+	openTxns map[int64]map[string]bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -106,7 +123,7 @@ func New(cfg Config, partitions int32, store Store, log *slog.Logger) *Coordinat
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Coordinator{cfg: cfg, log: log.With("component", "group-coordinator"), store: store, partitions: partitions,
-		groups: map[string]*group{}, loaded: map[int32]bool{}, stop: make(chan struct{})}
+		groups: map[string]*group{}, loaded: map[int32]bool{}, openTxns: map[int64]map[string]bool{}, stop: make(chan struct{})}
 	c.wg.Add(1)
 	go c.expireLoop()
 	return c
@@ -150,6 +167,7 @@ func (c *Coordinator) Close() {
 	gs := c.groupList()
 	c.groups = map[string]*group{}
 	c.loaded = map[int32]bool{}
+	c.openTxns = map[int64]map[string]bool{}
 	c.mu.Unlock()
 	close(c.stop)
 	c.wg.Wait()
@@ -228,6 +246,9 @@ func (c *Coordinator) LoadPartition(p int32) error {
 	for _, g := range gs {
 		g.mu.Lock()
 		g.afterLoad()
+		for pid := range g.txnOffsets {
+			c.addOpenTxnLocked(pid, g.id)
+		}
 		g.mu.Unlock()
 		c.groups[g.id] = g
 	}
@@ -249,6 +270,16 @@ func (c *Coordinator) UnloadPartition(p int32) {
 		if g.partition == p {
 			gs = append(gs, g)
 			delete(c.groups, id)
+		}
+	}
+	for pid, ids := range c.openTxns {
+		for id := range ids {
+			if PartitionFor(id, c.partitions) == p {
+				delete(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			delete(c.openTxns, pid)
 		}
 	}
 	c.mu.Unlock()

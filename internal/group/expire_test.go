@@ -1,6 +1,7 @@
 package group
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -21,14 +22,19 @@ func newMemStore() *memStore {
 	return &memStore{batches: map[int32][][]byte{}, next: map[int32]int64{}}
 }
 
-func (s *memStore) Append(p int32, h record.Header) error {
+func (s *memStore) Append(p int32, h record.Header) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := append([]byte(nil), h...)
-	record.Header(b).SetBaseOffset(s.next[p])
+	base := s.next[p]
+	record.Header(b).SetBaseOffset(base)
 	s.next[p] += int64(record.Header(b).LastOffsetDelta()) + 1
 	s.batches[p] = append(s.batches[p], b)
-	return nil
+	return base, nil
+}
+
+func (s *memStore) WriteMarker(int32, int64, int16, bool, int32) (int64, error) {
+	return 0, errors.New("memStore keeps no transactions")
 }
 
 func (s *memStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) {
@@ -79,7 +85,7 @@ func commit(t *testing.T, c *Coordinator, group string, partition int32, offset 
 
 func committed(t *testing.T, c *Coordinator, group string) map[int32]int64 {
 	t.Helper()
-	topics, code := c.FetchOffsets(group, nil, true, nil, -1)
+	topics, code := c.FetchOffsets(group, nil, true, nil, -1, false)
 	if code != 0 {
 		t.Fatalf("fetch offsets of %s: error %d", group, code)
 	}

@@ -88,6 +88,10 @@ type offset struct {
 	metadata    string
 	commitTs    int64
 	expireTs    int64 // -1: none
+	// recordOffset is the offset of the commit's record in
+	// __consumer_offsets: when a transaction commits, its offset replaces
+	// a committed one only if its record is the later (txn.go).
+	recordOffset int64
 }
 
 type topicPartition struct {
@@ -122,14 +126,19 @@ type group struct {
 	joinT, syncT     timer
 
 	offsets map[topicPartition]offset
-	seq     uint64
+	// txnOffsets holds the offsets committed by open transactions
+	// (TxnOffsetCommit), by producer id: in the log but not visible until
+	// the transaction's marker commits them (txn.go).
+	txnOffsets map[int64]map[topicPartition]offset
+	seq        uint64
 
 	cg *consumerGroup // a group of the consumer protocol (KIP-848); nil: classic
 }
 
 func newGroup(c *Coordinator, id string, p int32) *group {
 	return &group{c: c, id: id, partition: p, stateTs: c.now(), members: map[string]*member{},
-		static: map[string]string{}, pending: map[string]*pendingMember{}, offsets: map[topicPartition]offset{}}
+		static: map[string]string{}, pending: map[string]*pendingMember{}, offsets: map[topicPartition]offset{},
+		txnOffsets: map[int64]map[topicPartition]offset{}}
 }
 
 // arm (re)starts t to run fn after d with the group locked. g.mu held.

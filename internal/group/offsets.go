@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/samsa-io/samsa/internal/record"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -105,7 +106,8 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 	}
 	now := c.now()
 	var recs []kv
-	updates := map[topicPartition]offset{}
+	var tps []topicPartition
+	var vals []offset
 	for i, t := range req.Topics {
 		for j, p := range t.Partitions {
 			if codes[i][j] != 0 {
@@ -127,34 +129,37 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 				o.expireTs = now + retention
 			}
 			tp := topicPartition{t.Topic, p.Partition}
-			updates[tp] = o
 			recs = append(recs, kv{offsetKey(g.id, tp), offsetValue(o)})
+			tps = append(tps, tp)
+			vals = append(vals, o)
 		}
 	}
 	if len(recs) == 0 {
 		return resp
 	}
-	if err := g.write(recs); err != nil {
+	base, err := g.append(record.NonIdempotent, recs)
+	if err != nil {
 		c.log.Warn("writing an offset commit failed", "group", g.id, "err", err)
-		code := kerr.CoordinatorNotAvailable.Code
-		if err == ErrNotCoordinator {
-			code = kerr.NotCoordinator.Code
-		}
-		setAll(code)
+		setAll(codeOf(err))
 		return resp
 	}
-	for tp, o := range updates {
+	for i, tp := range tps {
+		o := vals[i]
+		o.recordOffset = base + int64(i)
 		g.offsets[tp] = o
 	}
 	return resp
 }
 
-// FetchedPartition is one committed offset (Offset -1: none).
+// FetchedPartition is one committed offset (Offset -1: none). ErrorCode is
+// UNSTABLE_OFFSET_COMMIT (with Offset -1) when the fetch requires stable
+// offsets and an open transaction holds an offset of the partition.
 type FetchedPartition struct {
 	Partition   int32
 	Offset      int64
 	LeaderEpoch int32
 	Metadata    string
+	ErrorCode   int16
 }
 
 // FetchedTopic holds a topic's committed offsets.
@@ -165,17 +170,25 @@ type FetchedTopic struct {
 
 // FetchOffsets serves one group of OffsetFetch: the committed offsets of
 // the named partitions (topics nil: every partition with an offset).
-// memberID and memberEpoch (OffsetFetch v9) are checked for consumer
-// groups (KIP-848): UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; nil and -1 skip
-// the check.
-func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequestTopic, all bool, memberID *string, memberEpoch int32) ([]FetchedTopic, int16) {
+// Offsets of open transactions are not committed yet and not shown; with
+// requireStable (OffsetFetch v7+, KIP-447) a partition that has one
+// answers UNSTABLE_OFFSET_COMMIT instead, as Kafka's
+// OffsetMetadataManager.fetchOffsets, so the consumer retries until the
+// transaction ends. memberID and memberEpoch (OffsetFetch v9) are checked
+// for consumer groups (KIP-848): UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH; nil
+// and -1 skip the check.
+func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequestTopic, all bool, memberID *string, memberEpoch int32, requireStable bool) ([]FetchedTopic, int16) {
 	g, err := c.lookup(groupID, false)
 	if err != nil {
 		return nil, codeOf(err)
 	}
 	var offsets map[topicPartition]offset
+	unstable := func(topicPartition) bool { return false }
 	if g != nil {
 		offsets = g.offsets
+		if requireStable {
+			unstable = g.hasTxnOffset
+		}
 		defer g.mu.Unlock()
 		if g.cg != nil && (memberID != nil || memberEpoch >= 0) {
 			id := ""
@@ -195,7 +208,11 @@ func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequ
 	if all {
 		byTopic := map[string][]FetchedPartition{}
 		for tp, o := range offsets {
-			byTopic[tp.topic] = append(byTopic[tp.topic], FetchedPartition{tp.partition, o.offset, o.leaderEpoch, o.metadata})
+			fp := FetchedPartition{Partition: tp.partition, Offset: o.offset, LeaderEpoch: o.leaderEpoch, Metadata: o.metadata}
+			if unstable(tp) {
+				fp = FetchedPartition{Partition: tp.partition, Offset: -1, LeaderEpoch: -1, ErrorCode: kerr.UnstableOffsetCommit.Code}
+			}
+			byTopic[tp.topic] = append(byTopic[tp.topic], fp)
 		}
 		for t, ps := range byTopic {
 			sort.Slice(ps, func(i, j int) bool { return ps[i].Partition < ps[j].Partition })
@@ -208,7 +225,10 @@ func (c *Coordinator) FetchOffsets(groupID string, topics []kmsg.OffsetFetchRequ
 		ft := FetchedTopic{Topic: t.Topic}
 		for _, p := range t.Partitions {
 			fp := FetchedPartition{Partition: p, Offset: -1, LeaderEpoch: -1}
-			if o, ok := offsets[topicPartition{t.Topic, p}]; ok {
+			tp := topicPartition{t.Topic, p}
+			if unstable(tp) {
+				fp.ErrorCode = kerr.UnstableOffsetCommit.Code
+			} else if o, ok := offsets[tp]; ok {
 				fp.Offset, fp.LeaderEpoch, fp.Metadata = o.offset, o.leaderEpoch, o.metadata
 			}
 			ft.Partitions = append(ft.Partitions, fp)
@@ -226,8 +246,11 @@ type TopicPartition struct {
 
 // DeleteOffsets serves OffsetDelete (KIP-496): it removes the group's
 // committed offsets of parts, except for topics the group consumes
-// (GROUP_SUBSCRIBED_TO_TOPIC). It returns the group error and one code per
-// partition.
+// (GROUP_SUBSCRIBED_TO_TOPIC). Offsets of open transactions for those
+// partitions go too (the tombstone is written for them as well, and a
+// later commit of the transaction no longer brings them back), as Kafka's
+// OffsetMetadataManager.deleteOffsets. It returns the group error and one
+// code per partition.
 func (c *Coordinator) DeleteOffsets(groupID string, parts []TopicPartition) (int16, []int16) {
 	codes := make([]int16, len(parts))
 	g, err := c.lookup(groupID, false)
@@ -250,7 +273,7 @@ func (c *Coordinator) DeleteOffsets(groupID string, parts []TopicPartition) (int
 			continue
 		}
 		tp := topicPartition{p.Topic, p.Partition}
-		if _, ok := g.offsets[tp]; ok {
+		if _, ok := g.offsets[tp]; ok || g.hasTxnOffset(tp) {
 			recs = append(recs, kv{offsetKey(g.id, tp), nil})
 			del = append(del, tp)
 		}
@@ -261,7 +284,7 @@ func (c *Coordinator) DeleteOffsets(groupID string, parts []TopicPartition) (int
 		}
 	}
 	for _, tp := range del {
-		delete(g.offsets, tp)
+		g.dropOffset(tp)
 	}
 	return 0, codes
 }
@@ -360,11 +383,16 @@ func (c *Coordinator) DeleteGroup(groupID string) int16 {
 	return 0
 }
 
-// deleteAll writes tombstones for the given offsets (nil: all) and the group
-// metadata, then forgets the group. g.mu held.
+// deleteAll writes tombstones for the given offsets (nil: all, with those
+// only open transactions hold, as Kafka's OffsetMetadataManager.
+// deleteAllOffsets) and the group metadata, then forgets the group. g.mu
+// held.
 func (g *group) deleteAll(tps []topicPartition) error {
 	if tps == nil {
 		for tp := range g.offsets {
+			tps = append(tps, tp)
+		}
+		for _, tp := range g.txnOnlyPartitions() {
 			tps = append(tps, tp)
 		}
 	}
@@ -377,8 +405,12 @@ func (g *group) deleteAll(tps []topicPartition) error {
 		return err
 	}
 	for _, tp := range tps {
-		delete(g.offsets, tp)
+		g.dropOffset(tp)
 	}
+	for pid := range g.txnOffsets {
+		g.c.removeOpenTxn(pid, g.id)
+	}
+	g.txnOffsets = map[int64]map[topicPartition]offset{}
 	g.disarm(&g.joinT)
 	g.disarm(&g.syncT)
 	for _, pm := range g.pending {
@@ -409,6 +441,9 @@ func (c *Coordinator) expireLoop() {
 // became empty; for a group without a protocol type (manual assignment),
 // from each commit; for a Stable consumer group, only offsets of topics it
 // no longer subscribes to. An Empty group left without offsets is deleted.
+// As Kafka's OffsetMetadataManager.cleanupExpiredOffsets, an offset of a
+// partition that an open transaction also commits does not expire, and a
+// group with an open transaction's offsets is kept.
 func (c *Coordinator) ExpireOffsets() {
 	c.mu.Lock()
 	gs := c.groupList()
@@ -429,6 +464,9 @@ func (c *Coordinator) ExpireOffsets() {
 		}
 		var expired []topicPartition
 		for tp, o := range g.offsets {
+			if g.hasTxnOffset(tp) {
+				continue
+			}
 			var base int64
 			switch {
 			case g.protocolType == nil:
@@ -445,7 +483,7 @@ func (c *Coordinator) ExpireOffsets() {
 			}
 		}
 		switch {
-		case g.state == Empty && len(g.members) == 0 && len(g.pending) == 0 && len(expired) == len(g.offsets):
+		case g.state == Empty && len(g.members) == 0 && len(g.pending) == 0 && len(expired) == len(g.offsets) && len(g.txnOffsets) == 0:
 			if err := g.deleteAll(expired); err != nil {
 				c.log.Warn("expiring a group failed", "group", g.id, "err", err)
 			} else {
@@ -461,7 +499,7 @@ func (c *Coordinator) ExpireOffsets() {
 				c.log.Warn("expiring offsets failed", "group", g.id, "err", err)
 			} else {
 				for _, tp := range expired {
-					delete(g.offsets, tp)
+					g.dropOffset(tp) // none of an open transaction: those were skipped
 				}
 				total += len(expired)
 			}
@@ -476,7 +514,8 @@ func (c *Coordinator) ExpireOffsets() {
 // DeleteTopicOffsets removes every group's committed offsets for the given
 // topics, as Kafka's GroupCoordinator.onPartitionsDeleted does when topics
 // are deleted: tombstones are written to __consumer_offsets and the offsets
-// are dropped from memory once they are in the log. Groups whose partition
+// are dropped from memory once they are in the log; offsets of open
+// transactions for those topics go as well. Groups whose partition
 // is not loaded here are skipped. It returns the first write error; the
 // other groups are still visited.
 func (c *Coordinator) DeleteTopicOffsets(topics []string) error {
@@ -508,6 +547,11 @@ func (c *Coordinator) DeleteTopicOffsets(topics []string) error {
 				tps = append(tps, tp)
 			}
 		}
+		for _, tp := range g.txnOnlyPartitions() {
+			if names[tp.topic] {
+				tps = append(tps, tp)
+			}
+		}
 		if len(tps) == 0 {
 			g.mu.Unlock()
 			continue
@@ -529,7 +573,7 @@ func (c *Coordinator) DeleteTopicOffsets(topics []string) error {
 			}
 		} else {
 			for _, tp := range tps {
-				delete(g.offsets, tp)
+				g.dropOffset(tp)
 			}
 			total += len(tps)
 		}

@@ -82,26 +82,39 @@ func (g *group) storeGroup() error {
 // write appends records as one batch to the group's partition and returns
 // once they are in the log. g.mu held, which orders one group's records.
 func (g *group) write(recs []kv) error {
+	_, err := g.append(record.NonIdempotent, recs)
+	return err
+}
+
+// append appends records as one batch with the given header fields (a
+// transactional offset commit names its producer) and returns the offset
+// of the first record: record i is at that offset + i. g.mu held.
+func (g *group) append(fields record.BatchFields, recs []kv) (int64, error) {
 	if g.closed {
-		return ErrNotCoordinator
+		return 0, ErrNotCoordinator
 	}
 	var b record.Builder
-	b.Reset(record.NonIdempotent)
+	b.Reset(fields)
 	now := g.c.now()
 	for _, r := range recs {
 		b.Append(now, r.key, r.value, nil)
 	}
 	batch, err := b.Finish(g.c.cfg.Codec, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := g.c.store.Append(g.partition, batch); err != nil {
-		return fmt.Errorf("append to %s-%d: %w", Topic, g.partition, err)
+	base, err := g.c.store.Append(g.partition, batch)
+	if err != nil {
+		return 0, fmt.Errorf("append to %s-%d: %w", Topic, g.partition, err)
 	}
-	return nil
+	return base, nil
 }
 
-// replay reads partition p from its start and rebuilds its groups.
+// replay reads partition p from its start and rebuilds its groups. The
+// records of a transactional batch become offsets of the producer's open
+// transaction (group.txnOffsets) until a marker of that producer commits or
+// drops them, as at run time (txn.go); those without a marker yet stay
+// open, for CompleteTxn to end.
 func (c *Coordinator) replay(p int32) (map[string]*group, int, error) {
 	gs := map[string]*group{}
 	hasMeta := map[string]bool{}
@@ -113,6 +126,7 @@ func (c *Coordinator) replay(p int32) (map[string]*group, int, error) {
 		}
 		return g
 	}
+	txnGroups := map[int64]map[string]bool{} // producer id -> groups with its offsets
 	var off int64
 	for {
 		data, err := c.store.Read(p, off, c.cfg.LoadBufferSize)
@@ -129,11 +143,33 @@ func (c *Coordinator) replay(p int32) (map[string]*group, int, error) {
 			}
 			data = rest
 			off = h.NextOffset()
+			pid := int64(-1)
+			if h.Transactional() {
+				pid = h.ProducerID()
+			}
 			if h.Control() {
+				commit, ok, err := parseMarker(h)
+				if err != nil {
+					return nil, 0, fmt.Errorf("offset %d: %w", h.BaseOffset(), err)
+				}
+				if !ok || pid < 0 {
+					continue
+				}
+				for id := range txnGroups[pid] {
+					gs[id].endTxn(pid, commit, h.BaseOffset())
+				}
+				delete(txnGroups, pid)
 				continue
 			}
 			err = record.ForEachRecord(h, func(r *record.Record) error {
-				return c.replayRecord(get, hasMeta, r.Key, r.Value)
+				g, err := c.replayRecord(get, hasMeta, h.BaseOffset()+int64(r.OffsetDelta), pid, r.Key, r.Value)
+				if g != nil && pid >= 0 {
+					if txnGroups[pid] == nil {
+						txnGroups[pid] = map[string]bool{}
+					}
+					txnGroups[pid][g.id] = true
+				}
+				return err
 			})
 			if err != nil {
 				return nil, 0, fmt.Errorf("offset %d: %w", h.BaseOffset(), err)
@@ -142,7 +178,7 @@ func (c *Coordinator) replay(p int32) (map[string]*group, int, error) {
 	}
 	offsets := 0
 	for id, g := range gs {
-		if !hasMeta[id] && len(g.offsets) == 0 {
+		if !hasMeta[id] && len(g.offsets) == 0 && len(g.txnOffsets) == 0 {
 			delete(gs, id)
 			continue
 		}
@@ -151,38 +187,65 @@ func (c *Coordinator) replay(p int32) (map[string]*group, int, error) {
 	return gs, offsets, nil
 }
 
-func (c *Coordinator) replayRecord(get func(string) *group, hasMeta map[string]bool, key, value []byte) error {
+// parseMarker reads the control record of a control batch: ok when it is a
+// transaction marker (Kafka's ControlRecordType ABORT or COMMIT), and then
+// whether it commits. Other control records (such as KRaft's) are skipped.
+func parseMarker(h record.Header) (commit, ok bool, err error) {
+	err = record.ForEachRecord(h, func(r *record.Record) error {
+		var k kmsg.ControlRecordKey
+		if err := k.ReadFrom(r.Key); err != nil {
+			return fmt.Errorf("control record key: %w", err)
+		}
+		switch k.Type {
+		case kmsg.ControlRecordKeyTypeAbort:
+			ok = true
+		case kmsg.ControlRecordKeyTypeCommit:
+			commit, ok = true, true
+		}
+		return nil
+	})
+	return commit, ok, err
+}
+
+// replayRecord applies the record at offset at; pid is the producer of a
+// transactional batch, -1 for any other. It returns the group when the
+// record is an offset of pid's open transaction, else nil.
+func (c *Coordinator) replayRecord(get func(string) *group, hasMeta map[string]bool, at, pid int64, key, value []byte) (*group, error) {
 	if len(key) < 2 {
-		return fmt.Errorf("record key of %d bytes", len(key))
+		return nil, fmt.Errorf("record key of %d bytes", len(key))
 	}
 	switch version := int16(key[0])<<8 | int16(key[1]); version {
 	case 0, 1:
 		var k kmsg.OffsetCommitKey
 		if err := k.ReadFrom(key); err != nil {
-			return fmt.Errorf("offset commit key: %w", err)
+			return nil, fmt.Errorf("offset commit key: %w", err)
 		}
 		g := get(k.Group)
 		tp := topicPartition{k.Topic, k.Partition}
 		if value == nil {
-			delete(g.offsets, tp)
-			return nil
+			g.dropOffset(tp)
+			return nil, nil
 		}
 		var v kmsg.OffsetCommitValue
 		if err := v.ReadFrom(value); err != nil {
-			return fmt.Errorf("offset commit value: %w", err)
+			return nil, fmt.Errorf("offset commit value: %w", err)
 		}
-		o := offset{offset: v.Offset, leaderEpoch: -1, metadata: v.Metadata, commitTs: v.CommitTimestamp, expireTs: -1}
+		o := offset{offset: v.Offset, leaderEpoch: -1, metadata: v.Metadata, commitTs: v.CommitTimestamp, expireTs: -1, recordOffset: at}
 		if v.Version >= 3 {
 			o.leaderEpoch = v.LeaderEpoch
 		}
 		if v.Version == 1 {
 			o.expireTs = v.ExpireTimestamp
 		}
+		if pid >= 0 {
+			g.addTxnOffset(pid, tp, o)
+			return g, nil
+		}
 		g.offsets[tp] = o
 	case 2:
 		var k kmsg.GroupMetadataKey
 		if err := k.ReadFrom(key); err != nil {
-			return fmt.Errorf("group metadata key: %w", err)
+			return nil, fmt.Errorf("group metadata key: %w", err)
 		}
 		g := get(k.Group)
 		g.members, g.static = map[string]*member{}, map[string]string{}
@@ -190,11 +253,11 @@ func (c *Coordinator) replayRecord(get func(string) *group, hasMeta map[string]b
 		g.state, g.stateTs = Empty, c.now()
 		if value == nil {
 			hasMeta[k.Group] = false
-			return nil
+			return nil, nil
 		}
 		var v kmsg.GroupMetadataValue
 		if err := v.ReadFrom(value); err != nil {
-			return fmt.Errorf("group metadata value: %w", err)
+			return nil, fmt.Errorf("group metadata value: %w", err)
 		}
 		hasMeta[k.Group] = true
 		pt := v.ProtocolType
@@ -228,5 +291,5 @@ func (c *Coordinator) replayRecord(get func(string) *group, hasMeta map[string]b
 		// not written by samsa (consumer group membership is kept in
 		// memory only, see doc.go); skipped.
 	}
-	return nil
+	return nil, nil
 }
