@@ -23,6 +23,10 @@
 // Lock order: group.mu, then Coordinator.mu. Never take a group's mutex
 // while holding Coordinator.mu; code that visits many groups copies the
 // list under Coordinator.mu, releases it, then locks the groups one by one.
+// The package calls out only to its Store (and nothing else) while holding
+// either, so callers may hold locks of their own that rank above ours: the
+// transaction coordinator (internal/txn) holds a transaction's lock while
+// it calls CompleteTxn.
 //
 // Timers (session expiry, rebalance timeout, the initial rebalance delay,
 // pending-member and pending-sync expiry) are time.AfterFunc callbacks that
@@ -49,6 +53,39 @@
 // partition from its start to rebuild the groups it holds; UnloadPartition
 // forgets them (a later multi-broker issue moves partitions between brokers
 // this way).
+//
+// # Transactional offset commits (KIP-98, KIP-447)
+//
+// TxnCommitOffsets (txn.go) appends a transaction's offsets to the group's
+// partition as one transactional batch of the producer (producer id and
+// epoch, no sequence; the partition checks the epoch, so a fenced producer
+// gets INVALID_PRODUCER_EPOCH) and keeps them, after the append, in the
+// group's txnOffsets, by producer id: owned by the group and guarded by
+// group.mu like its committed offsets, and not visible to OffsetFetch
+// (require_stable answers UNSTABLE_OFFSET_COMMIT for their partitions).
+// Every offset remembers the log offset of its record. The Coordinator
+// keeps an index, openTxns (guarded by Coordinator.mu), from a producer id
+// to the groups that may hold its offsets; a group enters it before its
+// batch is appended.
+//
+// The transaction coordinator ends the transaction with CompleteTxn on each
+// __consumer_offsets partition the transaction added (AddOffsetsToTxn): it
+// writes the COMMIT or ABORT marker through the Store with no lock held,
+// then reads the index (Coordinator.mu) and locks each group in turn
+// (group.mu, then Coordinator.mu to update the index). Only offsets whose
+// records precede the marker end, so an offset appended after the marker
+// (the producer's next transaction) stays open, exactly as a replay of the
+// log has it; on commit an offset replaces the committed one only if its
+// record is the later (a plain commit appended after the transactional one
+// wins), as Kafka's OffsetMetadataManager.replayEndTransactionMarker.
+//
+// Replay (persist.go) applies the same rules in log order: a transactional
+// batch's offsets open, a marker of the producer commits or drops them, and
+// those without a marker yet are open again after a restart, for the
+// transaction coordinator's recovery to complete. A tombstone of a
+// partition (OffsetDelete, DeleteGroups, a deleted topic) removes open
+// transactions' offsets of it too; offset expiry skips partitions with one
+// and keeps their groups, as Kafka 3.9.
 //
 // # The consumer group protocol (KIP-848)
 //
@@ -78,8 +115,8 @@
 // with their member epoch as the generation (STALE_MEMBER_EPOCH,
 // UNKNOWN_MEMBER_ID; OffsetCommit v9 required for members).
 //
-// Persistence: only committed offsets of consumer groups reach
-// __consumer_offsets. Their membership, epochs and assignments
+// Persistence: only committed offsets (plain and transactional) of
+// consumer groups reach __consumer_offsets. Their membership, epochs and assignments
 // (Kafka's ConsumerGroupMetadata, ConsumerGroupMemberMetadata,
 // ConsumerGroupTargetAssignment* and ConsumerGroupCurrentMemberAssignment
 // records) are kept in memory only. After a restart (or unload) the group
@@ -92,6 +129,10 @@
 // The broker creates __consumer_offsets, calls LoadPartition for every
 // partition it leads before serving group requests, checks that topics and
 // partitions named in offset commits exist, and calls Close before closing
-// the partitions. Request methods may block (JoinGroup and SyncGroup until
+// the partitions. Markers on __consumer_offsets must be written through
+// CompleteTxn (the transaction coordinator, and WriteTxnMarkers for such a
+// partition), never straight to the partition: memory would then keep the
+// transaction's offsets open, and the producer's next marker there would
+// end them by its own outcome, unlike a replay of the log. Request methods may block (JoinGroup and SyncGroup until
 // the rebalance completes); they return early when ctx is done.
 package group
