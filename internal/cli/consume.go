@@ -39,7 +39,8 @@ type consumeOptions struct {
 	printKey      bool
 	keySep        string
 	group         string
-	readCommitted bool
+	isolation     string
+	readCommitted bool // deprecated spelling of --isolation read_committed
 }
 
 func newConsumeCmd() *cobra.Command {
@@ -60,6 +61,13 @@ by --partition) and no offsets are committed. With --group the consumer joins
 that consumer group, resumes from the group's committed offsets (new groups
 start where --offset says) and commits what it printed.
 
+--isolation read_committed prints only records of committed transactions
+(and every non-transactional record); it stops at the first record of a
+transaction that is still open until that transaction ends. The default,
+read_uncommitted, prints records as they are written, including those of
+open and aborted transactions (control records are never printed).
+kafka-console-consumer.sh's spelling, --isolation-level, works too.
+
 --format text prints each value on its own line (with --print-key: key,
 --key-separator, value). --format json prints one object per line:
 
@@ -75,7 +83,8 @@ null. A key, value or header value that is not valid UTF-8 is base64
   samsa consume orders --offset -5 --partition 0     # last 5 records of partition 0
   samsa consume orders --from-timestamp 2024-05-01T00:00:00Z -o json | jq .value
   samsa consume orders --from-beginning --idle-exit 2s --print-key
-  samsa consume orders --group audit                 # resume where group audit stopped`,
+  samsa consume orders --group audit                 # resume where group audit stopped
+  samsa consume payments --isolation read_committed  # skip open and aborted transactions`,
 		Args: argsBetween(1, 1, "topic name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConsume(cmd, args[0], &o)
@@ -92,7 +101,12 @@ null. A key, value or header value that is not valid UTF-8 is base64
 	fs.BoolVar(&o.printKey, "print-key", false, "text format: print the key before the value")
 	fs.StringVar(&o.keySep, "key-separator", "\t", "text format: what to print between key and value")
 	fs.StringVarP(&o.group, "group", "g", "", "join this consumer group and commit offsets")
-	fs.BoolVar(&o.readCommitted, "read-committed", false, "skip records of open and aborted transactions")
+	fs.StringVar(&o.isolation, "isolation", "read_uncommitted",
+		"read_uncommitted (every record) or read_committed (only records of committed transactions)")
+	fs.StringVar(&o.isolation, "isolation-level", "read_uncommitted", "same as --isolation (kafka-console-consumer.sh's name)")
+	fs.BoolVar(&o.readCommitted, "read-committed", false, "same as --isolation read_committed")
+	_ = fs.MarkHidden("isolation-level")
+	_ = fs.MarkDeprecated("read-committed", "use --isolation read_committed")
 	o.cf.register(fs)
 	return cmd
 }
@@ -137,6 +151,37 @@ func (o *consumeOptions) startOffset(cmd *cobra.Command) (kgo.Offset, error) {
 	}
 }
 
+// isolationLevel turns --isolation (and the deprecated --read-committed)
+// into a kgo isolation level.
+func (o *consumeOptions) isolationLevel(cmd *cobra.Command) (kgo.IsolationLevel, error) {
+	fs := cmd.Flags()
+	if fs.Changed("isolation") && fs.Changed("isolation-level") {
+		return kgo.IsolationLevel{}, usagef("--isolation and --isolation-level are the same flag; give one")
+	}
+	name := "--isolation"
+	if fs.Changed("isolation-level") {
+		name = "--isolation-level"
+	}
+	var committed bool
+	switch strings.ToLower(strings.TrimSpace(o.isolation)) {
+	case "read_uncommitted":
+	case "read_committed":
+		committed = true
+	default:
+		return kgo.IsolationLevel{}, usagef("%s %q: want read_uncommitted or read_committed", name, o.isolation)
+	}
+	if o.readCommitted {
+		if fs.Changed(name[2:]) && !committed {
+			return kgo.IsolationLevel{}, usagef("--read-committed and %s %s contradict each other", name, o.isolation)
+		}
+		committed = true
+	}
+	if committed {
+		return kgo.ReadCommitted(), nil
+	}
+	return kgo.ReadUncommitted(), nil
+}
+
 // parseTimestamp reads Unix milliseconds or an RFC 3339 time.
 func parseTimestamp(s string) (int64, error) {
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -160,6 +205,10 @@ func runConsume(cmd *cobra.Command, topic string, o *consumeOptions) error {
 	if err != nil {
 		return err
 	}
+	isolation, err := o.isolationLevel(cmd)
+	if err != nil {
+		return err
+	}
 	if o.count < 0 {
 		return usagef("--count must not be negative")
 	}
@@ -178,10 +227,7 @@ func runConsume(cmd *cobra.Command, topic string, o *consumeOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	opts := []kgo.Opt{kgo.ConsumeResetOffset(start)}
-	if o.readCommitted {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
+	opts := []kgo.Opt{kgo.ConsumeResetOffset(start), kgo.FetchIsolationLevel(isolation)}
 	switch {
 	case o.group != "":
 		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.ConsumeTopics(topic), kgo.AutoCommitMarks())
