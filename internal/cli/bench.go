@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -55,6 +56,13 @@ type benchSummary struct {
 	RecordsPerSec float64         `json:"records_per_sec"`
 	MiBPerSec     float64         `json:"mib_per_sec"`
 	Latency       *latencySummary `json:"latency_ms,omitempty"`
+
+	// Transactional produce only: records counts committed records, and
+	// commit latency is Flush plus EndTransaction of each transaction.
+	Transactional      bool            `json:"transactional,omitempty"`
+	Transactions       int64           `json:"transactions,omitempty"`
+	TransactionsPerSec float64         `json:"transactions_per_sec,omitempty"`
+	CommitLatency      *latencySummary `json:"commit_latency_ms,omitempty"`
 }
 
 // latencySummary is produce latency, send to acknowledgement, in ms.
@@ -87,11 +95,18 @@ func (s *benchSummary) print(w io.Writer, format string) error {
 	}
 	fmt.Fprintf(w, "%d records %s (%.2f MiB) in %.2fs: %.1f records/s, %.2f MiB/s",
 		s.Records, verb, float64(s.Bytes)/(1<<20), s.Seconds, s.RecordsPerSec, s.MiBPerSec)
+	if s.Transactional {
+		fmt.Fprintf(w, ", %d transactions committed: %.1f transactions/s", s.Transactions, s.TransactionsPerSec)
+	}
 	if s.Errors > 0 {
 		fmt.Fprintf(w, ", %d errors", s.Errors)
 	}
 	if l := s.Latency; l != nil {
 		fmt.Fprintf(w, "\nlatency ms: avg %.2f, p50 %.2f, p99 %.2f, p99.9 %.2f, max %.2f",
+			l.Avg, l.P50, l.P99, l.P999, l.Max)
+	}
+	if l := s.CommitLatency; l != nil {
+		fmt.Fprintf(w, "\ncommit latency ms: avg %.2f, p50 %.2f, p99 %.2f, p99.9 %.2f, max %.2f",
 			l.Avg, l.P50, l.P99, l.P999, l.Max)
 	}
 	_, err := fmt.Fprintln(w)
@@ -151,6 +166,9 @@ type benchProduceOptions struct {
 	batchMaxBytes int32
 	maxBuffered   int
 	format        string
+	transactional bool
+	txnRecords    int
+	txnID         string
 }
 
 func newBenchProduceCmd() *cobra.Command {
@@ -169,10 +187,21 @@ MiB, records/s, MiB/s and latency percentiles; --format json prints:
 
   {"test":"produce","topic":"t","records":N,"errors":0,"bytes":B,"seconds":S,
    "records_per_sec":R,"mib_per_sec":M,
-   "latency_ms":{"avg":..,"p50":..,"p99":..,"p999":..,"max":..}}`,
+   "latency_ms":{"avg":..,"p50":..,"p99":..,"p999":..,"max":..}}
+
+--transactional produces in transactions of --txn-records records each with
+a transactional producer (--transactional-id, default samsa-bench-TOPIC; two
+runs with the same id fence each other): begin, produce the records, flush,
+commit. records and bytes then count committed records only (a transaction
+that fails to commit counts its records as errors), latency is still from
+handing a record to the client until the broker acknowledged it (not its
+commit), and the summary adds "transactional":true, "transactions",
+"transactions_per_sec" and "commit_latency_ms" (flush plus EndTransaction,
+per transaction).`,
 		Example: `  samsa bench produce --topic bench --records 1000000
   samsa bench produce --topic bench --partitions 12 --duration 1m --record-size 100 --compression lz4
-  samsa bench produce --topic bench --records 100000 --rate 10000 --acks 1 --format json`,
+  samsa bench produce --topic bench --records 100000 --rate 10000 --acks 1 --format json
+  samsa bench produce --topic bench --records 1000000 --transactional --txn-records 100`,
 		Args: argsBetween(0, 0, "no arguments (the topic is --topic)"),
 		RunE: func(cmd *cobra.Command, args []string) error { return runBenchProduce(cmd, &o) },
 	}
@@ -190,8 +219,39 @@ MiB, records/s, MiB/s and latency percentiles; --format json prints:
 	fs.Int32Var(&o.batchMaxBytes, "batch-max-bytes", 1000012, "largest record batch to build (Kafka's max.message.bytes default)")
 	fs.IntVar(&o.maxBuffered, "max-buffered", 100000, "records in flight at most (buffered plus unacknowledged)")
 	fs.StringVarP(&o.format, "format", "o", "text", "summary format: text or json")
+	fs.BoolVar(&o.transactional, "transactional", false, "produce in transactions of --txn-records records, each committed")
+	fs.IntVar(&o.txnRecords, "txn-records", 100, "with --transactional: records per transaction")
+	fs.StringVar(&o.txnID, "transactional-id", "", "with --transactional: the producer's transactional.id (default samsa-bench-TOPIC)")
 	o.cf.register(fs)
 	return cmd
+}
+
+// txnOpts checks the transactional flags and returns the client options
+// they need.
+func (o *benchProduceOptions) txnOpts(cmd *cobra.Command) ([]kgo.Opt, error) {
+	fs := cmd.Flags()
+	if !o.transactional {
+		for _, f := range []string{"txn-records", "transactional-id"} {
+			if fs.Changed(f) {
+				return nil, usagef("--%s needs --transactional", f)
+			}
+		}
+		return nil, nil
+	}
+	switch {
+	case o.txnRecords < 1:
+		return nil, usagef("--txn-records must be positive, got %d", o.txnRecords)
+	case !o.idempotent:
+		return nil, usagef("--transactional needs an idempotent producer; drop --idempotent=false")
+	}
+	if a := strings.ToLower(o.acks); a != "all" && a != "-1" {
+		return nil, usagef("--transactional needs --acks all")
+	}
+	id := o.txnID
+	if id == "" {
+		id = "samsa-bench-" + o.topic
+	}
+	return []kgo.Opt{kgo.TransactionalID(id)}, nil
 }
 
 func runBenchProduce(cmd *cobra.Command, o *benchProduceOptions) error {
@@ -212,6 +272,11 @@ func runBenchProduce(cmd *cobra.Command, o *benchProduceOptions) error {
 	if err != nil {
 		return err
 	}
+	txnOpts, err := o.txnOpts(cmd)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, txnOpts...)
 	switch {
 	case o.recordSize < 0:
 		return usagef("--record-size must not be negative")
@@ -268,17 +333,54 @@ func runBenchProduce(cmd *cobra.Command, o *benchProduceOptions) error {
 		acked, failed atomic.Int64
 		ackedBytes    atomic.Int64
 		firstErr      atomic.Pointer[error]
+		// A transaction's acknowledged records count once it commits;
+		// until then the promises count them here.
+		pending, pendingBytes atomic.Int64
 	)
+	done, doneBytes := &acked, &ackedBytes
+	if o.transactional {
+		done, doneBytes = &pending, &pendingBytes
+	}
 	promise := func(r *kgo.Record, err error) {
 		if err != nil {
 			failed.Add(1)
 			firstErr.CompareAndSwap(nil, &err)
 		} else {
 			hist.record(time.Since(r.Timestamp))
-			ackedBytes.Add(int64(len(r.Value)))
-			acked.Add(1)
+			doneBytes.Add(int64(len(r.Value)))
+			done.Add(1)
 		}
 		pool <- r
+	}
+
+	// endTxn flushes and commits the open transaction. A failure counts
+	// its acknowledged records as errors and ends the run.
+	var (
+		commitHist latencyHist
+		txns       int64
+		inTxn      int
+		txnErr     error
+	)
+	endTxn := func() bool {
+		inTxn = 0
+		t0 := time.Now()
+		ectx, cancel := context.WithTimeout(context.Background(), o.cf.timeout)
+		defer cancel()
+		err := cl.Flush(ectx)
+		if err == nil {
+			err = cl.EndTransaction(ectx, kgo.TryCommit)
+		}
+		n, b := pending.Swap(0), pendingBytes.Swap(0)
+		if err != nil {
+			failed.Add(n)
+			txnErr = err
+			return false
+		}
+		commitHist.record(time.Since(t0))
+		txns++
+		ackedBytes.Add(b)
+		acked.Add(n)
+		return true
 	}
 
 	stderr := cmd.ErrOrStderr()
@@ -313,9 +415,32 @@ produce:
 		case <-ctx.Done():
 			break produce
 		}
+		if o.transactional && inTxn == 0 {
+			if err := cl.BeginTransaction(); err != nil {
+				txnErr = err
+				break
+			}
+		}
 		off := rng.IntN(window)
 		*r = kgo.Record{Value: payload[off : off+o.recordSize : off+o.recordSize]}
 		cl.Produce(ctx, r, promise)
+		if o.transactional {
+			if inTxn++; inTxn == o.txnRecords && !endTxn() {
+				break
+			}
+		}
+	}
+	if o.transactional && inTxn > 0 && txnErr == nil {
+		endTxn()
+	}
+	if txnErr != nil {
+		// Abort what is left open, so it does not hold back
+		// read_committed readers until the transaction times out.
+		actx, cancel := context.WithTimeout(context.Background(), o.cf.timeout)
+		if err := cl.AbortBufferedRecords(actx); err == nil {
+			_ = cl.EndTransaction(actx, kgo.TryAbort)
+		}
+		cancel()
 	}
 	// Wait for what was sent even after Ctrl-C, so the summary is true.
 	fctx, cancel := context.WithTimeout(context.Background(), o.cf.timeout)
@@ -327,16 +452,38 @@ produce:
 	s := benchSummary{Test: "produce", Topic: o.topic}
 	s.finish(acked.Load(), failed.Load(), ackedBytes.Load(), elapsed)
 	s.Latency = hist.summary()
+	if o.transactional {
+		s.Transactional, s.Transactions = true, txns
+		if secs := elapsed.Seconds(); secs > 0 {
+			s.TransactionsPerSec = math.Round(float64(txns)/secs*1000) / 1000
+		}
+		s.CommitLatency = commitHist.summary()
+	}
 	if err := s.print(cmd.OutOrStdout(), o.format); err != nil {
 		return err
 	}
 	if p := firstErr.Load(); p != nil {
 		return fmt.Errorf("%d records failed; first: %s", failed.Load(), produceErrText(o.topic, *p))
 	}
+	if txnErr != nil {
+		return fmt.Errorf("transaction %d failed after %d committed: %s", txns+1, txns, txnErrText(txnErr))
+	}
 	if flushErr != nil {
 		return fmt.Errorf("records still unacknowledged after --timeout %v", o.cf.timeout)
 	}
 	return nil
+}
+
+// txnErrText describes why beginning or committing a transaction failed.
+func txnErrText(err error) string {
+	var ke *kerr.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "not committed before --timeout"
+	case errors.As(err, &ke):
+		return fmt.Sprintf("%s (%s)", kerrPhrase(ke), ke.Message)
+	}
+	return oneLine(err.Error())
 }
 
 // ensureTopic creates topic with partitions (-1: broker default) unless it

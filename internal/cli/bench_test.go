@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/samsa-io/samsa/internal/kafkatest"
 )
 
 func TestHistBuckets(t *testing.T) {
@@ -102,5 +106,51 @@ func TestBenchProduceConsume(t *testing.T) {
 	}
 	if p.Records < 50 || p.Records > 120 {
 		t.Errorf("rate-limited run sent %d records, want about 90", p.Records)
+	}
+}
+
+func TestBenchProduceTransactional(t *testing.T) {
+	b := kafkatest.Start(t)
+	out := mustRun(t, "", "bench", "produce", "-b", b.Addr, "--topic", "tbench", "--partitions", "1",
+		"--records", "1000", "--record-size", "100", "--transactional", "--txn-records", "100", "-o", "json")
+	var s benchSummary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("summary %q: %v", out, err)
+	}
+	if s.Test != "produce" || !s.Transactional || s.Records != 1000 || s.Errors != 0 || s.Bytes != 100000 ||
+		s.Transactions != 10 || s.RecordsPerSec <= 0 || s.TransactionsPerSec <= 0 || s.MiBPerSec <= 0 ||
+		s.Latency == nil || s.CommitLatency == nil || s.CommitLatency.P50 <= 0 {
+		t.Errorf("summary = %s", out)
+	}
+	// 1000 records and a commit marker per transaction, all committed.
+	ends, err := b.Admin(t).ListEndOffsets(context.Background(), "tbench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("tbench", 0); o.Err != nil || o.Offset != 1010 {
+		t.Errorf("log end offset %+v, want 1010", o)
+	}
+	out = mustRun(t, "", "txn", "list", "-b", b.Addr)
+	if rows := tableRows(out); len(rows) != 2 || rows[1][0] != "samsa-bench-tbench" || rows[1][2] != "CompleteCommit" {
+		t.Errorf("txn list after the bench:\n%s", out)
+	}
+
+	// A run that ends inside a transaction commits the part it sent: 250
+	// records are 3 transactions.
+	out = mustRun(t, "", "bench", "produce", "-b", b.Addr, "--topic", "tbench", "--records", "250",
+		"--record-size", "10", "--transactional", "--txn-records", "100", "--transactional-id", "other", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Records != 250 || s.Transactions != 3 || s.Errors != 0 {
+		t.Errorf("250 records: summary %s", out)
+	}
+
+	// The text summary names the transactions.
+	out = mustRun(t, "", "bench", "produce", "-b", b.Addr, "--topic", "tbench", "--records", "20",
+		"--transactional", "--txn-records", "10")
+	if !strings.Contains(out, "20 records sent") || !strings.Contains(out, "2 transactions committed") ||
+		!strings.Contains(out, "commit latency ms:") {
+		t.Errorf("text summary %q", out)
 	}
 }

@@ -70,6 +70,17 @@ func TestUsageErrors(t *testing.T) {
 		{"bench", "produce", "--topic", "t"},
 		{"bench", "consume", "--topic", "t", "--records", "-1"},
 		{"bench", "nope"},
+		{"bench", "produce", "--topic", "t", "--records", "10", "--txn-records", "5"},
+		{"bench", "produce", "--topic", "t", "--records", "10", "--transactional", "--txn-records", "0"},
+		{"bench", "produce", "--topic", "t", "--records", "10", "--transactional", "--acks", "1"},
+		{"consume", "t", "--isolation", "serializable"},
+		{"txn", "list", "--state", "Running"},
+		{"txn", "list", "--min-duration", "-1s"},
+		{"txn", "list", "extra"},
+		{"txn", "describe"},
+		{"txn", "producers"},
+		{"txn", "producers", "t", "--partition", "-1"},
+		{"txn", "nope"},
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
