@@ -16,15 +16,16 @@ package broker
 // A marker for a producer with no open transaction is still written, as
 // Kafka does. The response answers once the markers are in the log (on one
 // node that is also when every in-sync replica has them).
-//
-// NOTE: committed transactional offsets (TxnOffsetCommit) are not
-// materialized by a marker on __consumer_offsets yet; that comes with the
-// transaction coordinator.
+// A marker on a __consumer_offsets partition goes through the group
+// coordinator, which commits or drops the producer's pending transactional
+// offsets with it.
 
 import (
 	"context"
 
+	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/replica"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -45,7 +46,7 @@ func handleWriteTxnMarkers(_ context.Context, b *Broker, _ *protocol.Conn, h pro
 				p := b.replicas.Partition(rt.Topic, part)
 				if p == nil {
 					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				} else if off, err := p.WriteTxnMarker(m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch); err != nil {
+				} else if off, err := b.writeMarker(p, m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch); err != nil {
 					sp.ErrorCode = errorCode(err)
 					b.log.Debug("transaction marker rejected", "topic", rt.Topic, "partition", part,
 						"producer_id", m.ProducerID, "client_id", h.ClientID, "err", err)
@@ -60,4 +61,14 @@ func handleWriteTxnMarkers(_ context.Context, b *Broker, _ *protocol.Conn, h pro
 		resp.Markers = append(resp.Markers, rm)
 	}
 	return resp, nil
+}
+
+// writeMarker writes one transaction marker, through the group coordinator
+// on __consumer_offsets. It returns the marker's offset (-1 when written
+// through the group coordinator).
+func (b *Broker) writeMarker(p *replica.Partition, pid int64, epoch int16, commit bool, coordinatorEpoch int32) (int64, error) {
+	if p.Topic == group.Topic {
+		return -1, b.completeGroupTxn(p.Index, pid, epoch, commit, coordinatorEpoch)
+	}
+	return p.WriteTxnMarker(pid, epoch, commit, coordinatorEpoch)
 }

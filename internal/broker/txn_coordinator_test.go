@@ -392,3 +392,127 @@ func TestTxnStateSurvivesRestart(t *testing.T) {
 	}
 	consumeValues(t, b.Addr, "trest", kgo.ReadCommitted(), map[int32][]string{0: {"v0"}, 1: {"v1"}})
 }
+
+func addOffsetsToTxn(t *testing.T, r *rawConn, id string, pid int64, epoch int16, group string) int16 {
+	t.Helper()
+	req := kmsg.NewPtrAddOffsetsToTxnRequest()
+	req.SetVersion(3)
+	req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Group = id, pid, epoch, group
+	return do[*kmsg.AddOffsetsToTxnResponse](t, r, req).ErrorCode
+}
+
+func txnCommitOffset(t *testing.T, r *rawConn, version int16, id string, pid int64, epoch int16, group, topic string, partition int32, offset int64) int16 {
+	t.Helper()
+	req := kmsg.NewPtrTxnOffsetCommitRequest()
+	req.SetVersion(version)
+	req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Group = id, pid, epoch, group
+	req.Generation = -1
+	rt := kmsg.NewTxnOffsetCommitRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	rp.Partition, rp.Offset, rp.Metadata = partition, offset, sp("m")
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := do[*kmsg.TxnOffsetCommitResponse](t, r, req)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("TxnOffsetCommit response %+v", resp)
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
+}
+
+// committedOffset fetches one group offset (OffsetFetch v8) and its error.
+func committedOffset(t *testing.T, r *rawConn, group, topic string, partition int32, requireStable bool) (int64, int16) {
+	t.Helper()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.SetVersion(8)
+	req.RequireStable = requireStable
+	g := kmsg.NewOffsetFetchRequestGroup()
+	g.Group = group
+	gt := kmsg.NewOffsetFetchRequestGroupTopic()
+	gt.Topic, gt.Partitions = topic, []int32{partition}
+	g.Topics = append(g.Topics, gt)
+	req.Groups = append(req.Groups, g)
+	resp := do[*kmsg.OffsetFetchResponse](t, r, req)
+	rg := resp.Groups[0]
+	if rg.ErrorCode != 0 {
+		return -1, rg.ErrorCode
+	}
+	p := rg.Topics[0].Partitions[0]
+	return p.Offset, p.ErrorCode
+}
+
+// TestTxnOffsetCommit: offsets committed in a transaction are invisible
+// until the transaction commits, dropped when it aborts, survive a restart
+// while pending, and fenced or unregistered producers are refused.
+func TestTxnOffsetCommit(t *testing.T) {
+	b := kafkatest.Start(t)
+	createTopic(t, b, "tin", 1, nil)
+	r := dialRaw(t, b.Addr)
+	pid, epoch := mustInitTxn(t, r, "oc")
+
+	// Not added with AddOffsetsToTxn: refused.
+	if c := txnCommitOffset(t, r, 3, "oc", pid, epoch, "g1", "tin", 0, 5); c != kerr.InvalidTxnState.Code {
+		t.Fatalf("TxnOffsetCommit v3 outside the transaction: %v", kerr.ErrorForCode(c))
+	}
+	if c := txnCommitOffset(t, r, 4, "oc", pid, epoch, "g1", "tin", 0, 5); c != kerr.TransactionAbortable.Code {
+		t.Fatalf("TxnOffsetCommit v4 outside the transaction: %v", kerr.ErrorForCode(c))
+	}
+	if c := addOffsetsToTxn(t, r, "oc", pid, epoch, "g1"); c != 0 {
+		t.Fatal(kerr.ErrorForCode(c))
+	}
+	if c := txnCommitOffset(t, r, 3, "oc", pid, epoch, "g1", "tin", 0, 5); c != 0 {
+		t.Fatal(kerr.ErrorForCode(c))
+	}
+	if c := txnCommitOffset(t, r, 3, "oc", pid, epoch, "g1", "nope", 0, 5); c != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("TxnOffsetCommit for an unknown topic: %v", kerr.ErrorForCode(c))
+	}
+	if off, c := committedOffset(t, r, "g1", "tin", 0, false); off != -1 || c != 0 {
+		t.Fatalf("pending offset visible: %d %v", off, kerr.ErrorForCode(c))
+	}
+	if _, c := committedOffset(t, r, "g1", "tin", 0, true); c != kerr.UnstableOffsetCommit.Code {
+		t.Fatalf("require_stable with a pending offset: %v", kerr.ErrorForCode(c))
+	}
+	// Pending across a restart, then committed.
+	b = b.Restart(t)
+	r = dialRaw(t, b.Addr)
+	if off, _ := committedOffset(t, r, "g1", "tin", 0, false); off != -1 {
+		t.Fatalf("pending offset visible after restart: %d", off)
+	}
+	if c := endTxn(t, r, 3, "oc", pid, epoch, true); c != 0 {
+		t.Fatal(kerr.ErrorForCode(c))
+	}
+	if off, c := committedOffset(t, r, "g1", "tin", 0, true); off != 5 || c != 0 {
+		t.Fatalf("after commit: %d %v", off, kerr.ErrorForCode(c))
+	}
+	// An aborted transaction's offset is dropped.
+	if c := addOffsetsToTxn(t, r, "oc", pid, epoch, "g1"); c != 0 {
+		t.Fatal(kerr.ErrorForCode(c))
+	}
+	if c := txnCommitOffset(t, r, 3, "oc", pid, epoch, "g1", "tin", 0, 9); c != 0 {
+		t.Fatal(kerr.ErrorForCode(c))
+	}
+	if c := endTxn(t, r, 3, "oc", pid, epoch, false); c != 0 {
+		t.Fatal(kerr.ErrorForCode(c))
+	}
+	if off, c := committedOffset(t, r, "g1", "tin", 0, true); off != 5 || c != 0 {
+		t.Fatalf("after abort: %d %v", off, kerr.ErrorForCode(c))
+	}
+	// A fenced producer.
+	if c := addOffsetsToTxn(t, r, "oc", pid, epoch, "g1"); c != 0 {
+		t.Fatal(kerr.ErrorForCode(c))
+	}
+	if resp := initTxn(t, r, 4, "oc", 60000, -1, -1); resp.ErrorCode != kerr.ConcurrentTransactions.Code {
+		t.Fatalf("fencing InitProducerId: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if c := txnCommitOffset(t, r, 3, "oc", pid, epoch, "g1", "tin", 0, 11); c != kerr.InvalidProducerEpoch.Code {
+		t.Fatalf("TxnOffsetCommit from a fenced producer: %v", kerr.ErrorForCode(c))
+	}
+	if off, _ := committedOffset(t, r, "g1", "tin", 0, true); off != 5 {
+		t.Fatalf("after fencing: %d", off)
+	}
+	b = b.Restart(t)
+	r = dialRaw(t, b.Addr)
+	if off, c := committedOffset(t, r, "g1", "tin", 0, true); off != 5 || c != 0 {
+		t.Fatalf("after restart: %d %v", off, kerr.ErrorForCode(c))
+	}
+}

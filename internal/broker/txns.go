@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/record"
 	"github.com/samsa-io/samsa/internal/storage"
 	"github.com/samsa-io/samsa/internal/txn"
@@ -107,26 +106,22 @@ func (m txnMarkers) WriteMarker(tp txn.TopicPartition, pid int64, epoch int16, c
 	if part == nil {
 		return txn.ErrPartitionGone
 	}
-	var err error
-	if tp.Topic == group.Topic {
-		err = m.b.completeGroupTxn(tp.Partition, pid, epoch, commit, coordinatorEpoch)
-	} else {
-		_, err = part.WriteTxnMarker(pid, epoch, commit, coordinatorEpoch)
-	}
+	_, err := m.b.writeMarker(part, pid, epoch, commit, coordinatorEpoch)
 	if errors.Is(err, storage.ErrInvalidProducerEpoch) || errors.Is(err, storage.ErrTransactionCoordinatorFenced) {
 		return fmt.Errorf("%w: %v", txn.ErrFenced, err)
 	}
 	return err
 }
 
-// completeGroupTxn writes a marker on a __consumer_offsets partition.
+// completeGroupTxn writes a marker on a __consumer_offsets partition
+// through the group coordinator, which commits or drops the producer's
+// pending offsets with it.
 func (b *Broker) completeGroupTxn(p int32, pid int64, epoch int16, commit bool, coordinatorEpoch int32) error {
-	part := b.replicas.Partition(group.Topic, p)
-	if part == nil {
-		return txn.ErrPartitionGone
+	gc, err := b.groupCoordinator()
+	if err != nil {
+		return err
 	}
-	_, err := part.WriteTxnMarker(pid, epoch, commit, coordinatorEpoch)
-	return err
+	return gc.CompleteTxn(p, pid, epoch, commit, coordinatorEpoch)
 }
 
 // txnErrorCode maps a coordinator error to the wire, turning
