@@ -22,31 +22,36 @@ import (
 //     start offset up to the first uncleanable offset, which is the active
 //     segment's base or, with min.compaction.lag.ms, the base of the first
 //     dirty segment whose largest timestamp is within the lag, or the base
-//     of the segment holding the oldest open transaction's first offset.
-//     Segments holding aborted transactions (.txnindex entries) are left
-//     as they are. The dirty
+//     of the segment holding the oldest open transaction's first offset
+//     (so every transaction the pass reads has ended). The dirty
 //     section starts at the cleaner checkpoint (cleaner-offset-checkpoint).
 //     Unless forced, the pass runs only when dirty bytes / cleanable bytes
 //     reach min.cleanable.dirty.ratio, the oldest dirty record is older than
 //     max.compaction.lag.ms, or a kept tombstone's delete horizon passed.
 //  2. Builds the offset map: the latest offset of every key in the dirty
-//     section. Records of transactional batches never enter it (they may
-//     belong to an aborted transaction, so they must not supersede
-//     anything); control batches are skipped.
+//     section. Records of aborted transactions never enter it (they must
+//     not supersede anything); committed transactional records do, as
+//     any others; control batches are skipped (cleaner_txn.go).
 //  3. Groups adjacent segments whose sizes add up to segment.bytes (and
 //     whose indexes and offset range fit), oldest first (Kafka's
 //     groupSegmentsBySize), and rewrites each group into one segment,
-//     keeping a record unless a later offset of its key is in the map or it
-//     is a tombstone whose batch's delete horizon has passed (KIP-534).
-//     Kept records keep their offsets: a rewritten batch keeps its base
-//     offset, each record its offset delta, and the batch its last offset
-//     delta, producer id, epoch, base sequence and attributes.
+//     keeping a record unless a later offset of its key is in the map, it
+//     is a tombstone whose batch's delete horizon has passed (KIP-534), or
+//     its batch belongs to an aborted transaction. Transaction markers stay
+//     while their transaction's data may be in the log, then until their
+//     own delete horizon; a producer's last batch stays, emptied if need
+//     be (cleaner_txn.go). Kept records keep their offsets: a rewritten
+//     batch keeps its base offset, each record its offset delta, and the
+//     batch its last offset delta, producer id, epoch, base sequence and
+//     attributes. The cleaned segment's .txnindex holds the aborted
+//     transactions whose markers stayed because their data might.
 //  4. Swaps each group in, oldest first, with Kafka's protocol: the new
 //     files are written as <base>.log.cleaned (+ .index.cleaned,
-//     .timeindex.cleaned), fsynced, renamed to .swap (the .log last: the
-//     commit point) and the folder fsynced; then under the append lock the
-//     old segments are renamed *.deleted (kept open for readers for
-//     file.delete.delay.ms) and the .swap files renamed into place.
+//     .timeindex.cleaned and, with entries, .txnindex.cleaned), fsynced,
+//     renamed to .swap (the .log last: the commit point) and the folder
+//     fsynced; then under the append lock the old segments are renamed
+//     *.deleted (kept open for readers for file.delete.delay.ms) and the
+//     .swap files renamed into place (the .log last).
 //     Opening a log deletes *.cleaned and completes a swap whose .log.swap
 //     exists (see completeSwaps). Swapping the oldest group first keeps a
 //     crash from ever exposing an older value of a key whose tombstone was
@@ -128,11 +133,13 @@ func (l *Log) Clean(ctx context.Context, now time.Time, force bool) (CleanResult
 	}
 	res.End = pl.segs[end].base
 	l.mu.Lock()
-	p.lastOf = map[int64]int64{}
+	p.lastOf = map[int64]lastRecord{}
 	for _, s := range l.producers.states() {
-		p.lastOf[s.ProducerID] = s.LastOffset
+		p.lastOf[s.ProducerID] = lastRecord{dataOffset: s.LastOffset, epoch: s.ProducerEpoch}
 	}
 	l.mu.Unlock()
+	// One tracker for the whole pass: a transaction may span groups.
+	p.txns = newTxnTracker(l.AbortedTransactions(pl.segs[0].base, res.End))
 	for _, g := range groupSegments(pl.segs[:end+1], cfg) {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -293,22 +300,12 @@ func groupSegments(segs []*segment, cfg *Config) [][]*segment {
 	var groups [][]*segment
 	n := len(segs) - 1
 	for i := 0; i < n; {
-		if len(segs[i].txn.all()) > 0 {
-			// NOTE: a segment holding aborted transactions is not cleaned,
-			// so its transaction index stays exact (Kafka rewrites the
-			// index and removes aborted data; we keep both).
-			i++
-			continue
-		}
 		size := segs[i].size.Load()
 		idx := int64(segs[i].index.entries()) * offsetEntrySize
 		tidx := int64(segs[i].timeIndex.entries()) * timeEntrySize
 		j := i + 1
 		for ; j < n; j++ {
 			s := segs[j]
-			if len(s.txn.all()) > 0 {
-				break
-			}
 			size += s.size.Load()
 			idx += int64(s.index.entries()) * offsetEntrySize
 			tidx += int64(s.timeIndex.entries()) * timeEntrySize
@@ -329,9 +326,10 @@ type cleanPass struct {
 	ctx        context.Context
 	cfg        *Config
 	nowMs      int64
-	m          map[string]int64 // key -> latest offset in the dirty section
-	lastOf     map[int64]int64  // producer id -> last offset of its last batch
-	minHorizon int64            // earliest delete horizon of a kept tombstone
+	m          map[string]int64     // key -> latest offset in the dirty section
+	lastOf     map[int64]lastRecord // producer id -> its last batch
+	txns       *txnTracker          // transactions through the groups of the pass
+	minHorizon int64                // earliest delete horizon of a kept tombstone or marker
 
 	keep      []bool
 	recs, out []byte
@@ -341,13 +339,21 @@ type cleanPass struct {
 // pl.segs of the first segment not covered (the end of the cleaned range).
 func (p *cleanPass) buildOffsetMap(pl cleanPlan) (int, error) {
 	end := len(pl.segs) - 1
+	if pl.dirty >= end {
+		return end, nil
+	}
+	txns := newTxnTracker(p.l.AbortedTransactions(pl.segs[pl.dirty].base, pl.segs[end].base))
 	for j := pl.dirty; j < end; j++ {
 		s := pl.segs[j]
 		err := s.scan(0, s.size.Load(), false, func(h record.Header, _ int64) (bool, error) {
 			if err := p.ctx.Err(); err != nil {
 				return true, err
 			}
-			if h.LastOffset() < pl.firstDirty || h.Control() || h.Transactional() {
+			if h.Control() {
+				txns.onControl(h)
+				return false, nil
+			}
+			if txns.onData(h) || h.LastOffset() < pl.firstDirty {
 				return false, nil
 			}
 			base := h.BaseOffset()
@@ -386,7 +392,7 @@ func (p *cleanPass) cleanGroup(group []*segment) (st groupStats, err error) {
 		st.bytesBefore += s.size.Load()
 	}
 	removeFiles := func(suffix string) {
-		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			os.Remove(fileName(l.dir, base, suf) + suffix)
 		}
 	}
@@ -407,6 +413,11 @@ func (p *cleanPass) cleanGroup(group []*segment) (st groupStats, err error) {
 	}()
 	changed := len(group) > 1
 	lastSeg := group[len(group)-1]
+	var oldAborts []AbortedTxn
+	for _, s := range group {
+		oldAborts = append(oldAborts, s.txn.all()...)
+	}
+	p.txns.index = nil
 	for _, s := range group {
 		size := s.size.Load()
 		err := s.scan(0, size, false, func(h record.Header, pos int64) (bool, error) {
@@ -421,11 +432,7 @@ func (p *cleanPass) cleanGroup(group []*segment) (st groupStats, err error) {
 				// The group's last batch stays, empty if need be, so the
 				// cleaned segment ends at the group's last offset: opening
 				// after a crash replaces exactly the segments up to it.
-				if h.RecordCount() == 0 {
-					out = h
-				} else {
-					out = p.emptyBatch(h)
-				}
+				out = p.placeholder(h)
 			}
 			st.removed += removed
 			if out == nil || len(out) != len(h) || &out[0] != &h[0] {
@@ -440,10 +447,14 @@ func (p *cleanPass) cleanGroup(group []*segment) (st groupStats, err error) {
 			return st, err
 		}
 	}
+	if !slices.Equal(oldAborts, p.txns.index) {
+		changed = true
+	}
 	if !changed {
 		return st, nil
 	}
 	st.bytesAfter = w.pos
+	w.aborts = p.txns.index
 	if err := w.finish(); err != nil {
 		return st, err
 	}
@@ -452,8 +463,11 @@ func (p *cleanPass) cleanGroup(group []*segment) (st groupStats, err error) {
 	}
 	// The .log.swap rename is the commit point: from here a crash
 	// completes the swap when the log is opened.
-	for _, suf := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+	for _, suf := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, logSuffix} {
 		pth := fileName(l.dir, base, suf)
+		if suf == txnIndexSuffix && len(w.aborts) == 0 {
+			continue
+		}
 		if err := os.Rename(pth+cleanedSuffix, pth+swapSuffix); err != nil {
 			return st, err
 		}
@@ -531,8 +545,11 @@ func (l *Log) swapIn(group []*segment, truncs []uint64, seg *segment) error {
 	if err := crashPoint("old-deleted"); err != nil {
 		return err
 	}
-	for _, suf := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+	for _, suf := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, logSuffix} {
 		pth := fileName(l.dir, seg.base, suf)
+		if suf == txnIndexSuffix && len(seg.txn.all()) == 0 {
+			continue // none written
+		}
 		if err := os.Rename(pth+swapSuffix, pth); err != nil {
 			return l.undoSwapLocked(seg.base, moved, swapped, err)
 		}
@@ -584,7 +601,7 @@ func (l *Log) undoSwapLocked(base int64, moved, swapped []string, cause error) e
 		}
 	}
 	if len(errs) == 0 {
-		for _, suf := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+		for _, suf := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, logSuffix} {
 			if err := os.Remove(fileName(l.dir, base, suf) + swapSuffix); err != nil && !os.IsNotExist(err) {
 				errs = append(errs, err)
 			}
@@ -603,22 +620,31 @@ func (l *Log) undoSwapLocked(base int64, moved, swapped []string, cause error) e
 }
 
 // filter decides which records of h stay (Kafka's
-// MemoryRecords.filterTo with LogCleaner's shouldRetainRecord). It returns
-// h itself when the batch stays as it is, a rewritten batch (valid until the
-// next call), or nil when nothing of it stays.
+// MemoryRecords.filterTo with LogCleaner's checkBatchRetention and
+// shouldRetainRecord). It returns h itself when the batch stays as it is, a
+// rewritten batch (valid until the next call), or nil when nothing of it
+// stays; and how many records it removed.
 func (p *cleanPass) filter(h record.Header) (record.Header, int64, error) {
 	if h.Control() {
-		return h, 0, nil // transaction markers are kept for now
+		return p.filterControl(h)
 	}
-	if h.RecordCount() == 0 { // an empty batch kept by an earlier pass
-		if pid := h.ProducerID(); pid >= 0 && p.lastOf[pid] == h.LastOffset() {
+	aborted := p.txns.onData(h)
+	last := p.lastOfProducer(h)
+	if aborted || h.RecordCount() == 0 {
+		// An aborted transaction's records all go; an empty batch (kept by
+		// an earlier pass) has none. Either stays, empty, only as its
+		// producer's last batch (Kafka's BatchRetention.RETAIN_EMPTY).
+		n := int64(h.RecordCount())
+		switch {
+		case !last:
+			return nil, n, nil
+		case n == 0:
 			return h, 0, nil
 		}
-		return nil, 0, nil
+		return p.emptyBatch(h), n, nil
 	}
 	hasHorizon := h.Attributes()&record.DeleteHorizonBit != 0
 	retainDeletes := !hasHorizon || p.nowMs < h.BaseTimestamp()
-	txn := h.Transactional()
 	base := h.BaseOffset()
 	p.keep = p.keep[:0]
 	var kept, tombstones int
@@ -627,7 +653,7 @@ func (p *cleanPass) filter(h record.Header) (record.Header, int64, error) {
 		if r.Key != nil { // null keys can't be produced to compacted topics; kept if there
 			if latest, ok := p.m[string(r.Key)]; ok && latest > base+int64(r.OffsetDelta) {
 				keep = false // superseded
-			} else if r.Value == nil && !txn && !retainDeletes {
+			} else if r.Value == nil && !retainDeletes {
 				keep = false // a tombstone past its delete horizon
 			}
 		}
@@ -644,15 +670,15 @@ func (p *cleanPass) filter(h record.Header) (record.Header, int64, error) {
 		return nil, 0, err
 	}
 	removed := int64(len(p.keep) - kept)
-	stamp := !hasHorizon && !txn && tombstones > 0
+	stamp := !hasHorizon && tombstones > 0
 	horizon := int64(-1)
 	switch {
 	case hasHorizon:
 		horizon = h.BaseTimestamp()
 	case stamp:
-		horizon = p.nowMs + p.cfg.DeleteRetentionMs
+		horizon = p.horizon()
 	}
-	if tombstones > 0 && horizon >= 0 && !txn {
+	if tombstones > 0 && horizon >= 0 {
 		p.minHorizon = min(p.minHorizon, horizon)
 	}
 	if removed == 0 && !stamp {
@@ -661,7 +687,7 @@ func (p *cleanPass) filter(h record.Header) (record.Header, int64, error) {
 	if kept == 0 {
 		// Keep the header of a producer's last batch so its sequence
 		// survives (Kafka's BatchRetention.RETAIN_EMPTY).
-		if pid := h.ProducerID(); pid >= 0 && p.lastOf[pid] == h.LastOffset() {
+		if last {
 			return p.emptyBatch(h), removed, nil
 		}
 		return nil, removed, nil
@@ -816,6 +842,7 @@ type segmentWriter struct {
 	maxTsOff   int64
 	index      []byte
 	timeIndex  []byte
+	aborts     []AbortedTxn // the .txnindex entries, none: no file
 }
 
 func newSegmentWriter(dir string, base int64, cfg *Config) (*segmentWriter, error) {
@@ -868,8 +895,8 @@ func (w *segmentWriter) addTime(force bool) {
 	w.timeIndex = binary.BigEndian.AppendUint32(w.timeIndex, uint32(w.maxTsOff-w.base))
 }
 
-// finish flushes and fsyncs the .log.cleaned and writes and fsyncs the two
-// index files next to it.
+// finish flushes and fsyncs the .log.cleaned and writes and fsyncs the
+// index files next to it (the .txnindex only with entries).
 func (w *segmentWriter) finish() error {
 	w.addTime(true)
 	if err := w.w.Flush(); err != nil {
@@ -882,10 +909,17 @@ func (w *segmentWriter) finish() error {
 		return err
 	}
 	w.f = nil
-	for _, x := range []struct {
+	files := []struct {
 		suf  string
 		data []byte
-	}{{indexSuffix, w.index}, {timeIndexSuffix, w.timeIndex}} {
+	}{{indexSuffix, w.index}, {timeIndexSuffix, w.timeIndex}}
+	if len(w.aborts) > 0 {
+		files = append(files, struct {
+			suf  string
+			data []byte
+		}{txnIndexSuffix, encodeTxnEntries(w.aborts)})
+	}
+	for _, x := range files {
 		f, err := os.OpenFile(fileName(w.dir, w.base, x.suf)+cleanedSuffix, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return err

@@ -455,8 +455,9 @@ func TestCleanIndexesAfterCleaning(t *testing.T) {
 	checkLatest(t, e.log, m, e.log.active().base, false)
 }
 
-// TestCleanKeepsBatchFields: offsets, producer fields, transactional
-// records and control batches survive.
+// TestCleanKeepsBatchFields: offsets, producer fields, committed
+// transactional records and their marker survive; a committed record
+// supersedes an older one like any other.
 func TestCleanKeepsBatchFields(t *testing.T) {
 	e := newEnv(t, compactCfg())
 	var b record.Builder
@@ -502,9 +503,10 @@ func TestCleanKeepsBatchFields(t *testing.T) {
 	if len(batches) != 4 {
 		t.Fatalf("%d batches", len(batches))
 	}
-	// Batch 1: "a" stays (a later txn record does not supersede), "b" goes.
+	// Batch 1: "a" goes (the committed transaction wrote it again), so does
+	// "b"; "c" stays.
 	h := batches[0]
-	if h.BaseOffset() != 0 || h.LastOffset() != 2 || h.RecordCount() != 2 || h.ProducerID() != 7 || h.ProducerEpoch() != 2 || h.BaseSequence() != 0 {
+	if h.BaseOffset() != 0 || h.LastOffset() != 2 || h.RecordCount() != 1 || h.ProducerID() != 7 || h.ProducerEpoch() != 2 || h.BaseSequence() != 0 {
 		t.Fatalf("first batch: base %d last %d count %d pid %d epoch %d seq %d", h.BaseOffset(), h.LastOffset(), h.RecordCount(), h.ProducerID(), h.ProducerEpoch(), h.BaseSequence())
 	}
 	var keys []string
@@ -512,11 +514,12 @@ func TestCleanKeepsBatchFields(t *testing.T) {
 		keys = append(keys, fmt.Sprint(string(r.Key), h.BaseOffset()+int64(r.OffsetDelta)))
 		return nil
 	})
-	if strings.Join(keys, ",") != "a0,c2" {
+	if strings.Join(keys, ",") != "c2" {
 		t.Fatalf("kept %v", keys)
 	}
-	if !batches[1].Transactional() || batches[1].RecordCount() != 1 || !batches[2].Control() {
-		t.Fatal("transactional or control batch changed")
+	if !batches[1].Transactional() || batches[1].RecordCount() != 1 || !batches[2].Control() || batches[2].RecordCount() != 1 ||
+		batches[2].Attributes()&record.DeleteHorizonBit != 0 {
+		t.Fatal("committed transactional batch or its marker changed")
 	}
 	if h := batches[3]; h.BaseOffset() != 5 || h.RecordCount() != 2 || h.BaseSequence() != 3 {
 		t.Fatalf("last batch: base %d count %d seq %d", h.BaseOffset(), h.RecordCount(), h.BaseSequence())

@@ -144,8 +144,12 @@ func cleanFolder(dir string) ([]int64, error) {
 // segment whose base offset lies in [base, its last offset] (the cleaner
 // keeps the group's last batch, empty if need be, so that range is exactly
 // the group): those are
-// removed, and the .swap files are renamed into place. A missing index is
-// rebuilt by the open that follows.
+// removed, and the .swap files are renamed into place. Once the swap has
+// renamed <base>.index.swap into place (its first rename, made only after
+// every old file was renamed *.deleted), the index files named <base> are
+// the cleaned segment's and stay: a .txnindex, unlike the other two, is not
+// rebuilt when missing. A missing offset or time index is rebuilt by the
+// open that follows.
 func completeSwaps(dir string, swaps []int64) error {
 	if len(swaps) == 0 {
 		return nil
@@ -166,16 +170,30 @@ func completeSwaps(dir string, swaps []int64) error {
 		if err != nil {
 			return err
 		}
+		remove := func(o int64) error {
+			for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
+				if err := os.Remove(fileName(dir, o, suf)); err != nil && !os.IsNotExist(err) {
+					return err
+				}
+			}
+			return nil
+		}
+		if _, err := os.Stat(fileName(dir, b, indexSuffix) + swapSuffix); err == nil {
+			// Not started: whatever is named <b> is the old segment's.
+			if err := remove(b); err != nil {
+				return err
+			}
+		} else if !os.IsNotExist(err) {
+			return err
+		}
 		for _, o := range bases {
-			if o >= b && o <= max(b, last) {
-				for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
-					if err := os.Remove(fileName(dir, o, suf)); err != nil && !os.IsNotExist(err) {
-						return err
-					}
+			if o > b && o <= last {
+				if err := remove(o); err != nil {
+					return err
 				}
 			}
 		}
-		for _, suf := range []string{indexSuffix, timeIndexSuffix, logSuffix} {
+		for _, suf := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix, logSuffix} {
 			p := fileName(dir, b, suf)
 			if err := os.Rename(p+swapSuffix, p); err != nil && !os.IsNotExist(err) {
 				return err

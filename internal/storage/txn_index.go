@@ -95,18 +95,22 @@ func (t *txnIndex) append(a AbortedTxn) error {
 		}
 		t.f = f
 	}
-	var b [txnEntrySize]byte
-	binary.BigEndian.PutUint16(b[:], txnIndexVersion)
-	binary.BigEndian.PutUint64(b[2:], uint64(a.ProducerID))
-	binary.BigEndian.PutUint64(b[10:], uint64(a.FirstOffset))
-	binary.BigEndian.PutUint64(b[18:], uint64(a.LastOffset))
-	binary.BigEndian.PutUint64(b[26:], uint64(a.LastStableOffset))
-	if _, err := t.f.WriteAt(b[:], int64(len(old))*txnEntrySize); err != nil {
+	b := appendTxnEntry(make([]byte, 0, txnEntrySize), a)
+	if _, err := t.f.WriteAt(b, int64(len(old))*txnEntrySize); err != nil {
 		return fmt.Errorf("write %s: %w", t.path, err)
 	}
 	es := append(append(make([]AbortedTxn, 0, len(old)+1), old...), a)
 	t.entries.Store(&es)
 	return nil
+}
+
+// appendTxnEntry appends a's 34-byte .txnindex entry to dst.
+func appendTxnEntry(dst []byte, a AbortedTxn) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, txnIndexVersion)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(a.ProducerID))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(a.FirstOffset))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(a.LastOffset))
+	return binary.BigEndian.AppendUint64(dst, uint64(a.LastStableOffset))
 }
 
 // truncateTo drops entries whose marker is at or after offset (Kafka's

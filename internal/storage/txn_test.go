@@ -263,36 +263,6 @@ func TestTxnIndexDeletedWithSegment(t *testing.T) {
 	}
 }
 
-func TestTxnCleanerKeepsSegmentsWithAborts(t *testing.T) {
-	e := newEnv(t, compactCfg())
-	m := newModel()
-	fillKeys(e, m, record.CodecNone, 30, 10, false)
-	if err := e.log.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	first := e.txnAppend(7, 0, 2).FirstOffset
-	mk := e.marker(7, false)
-	aborts := e.log.AbortedTransactions(0, e.log.LogEndOffset())
-	seg := e.log.active()
-	if err := e.log.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	fillKeys(e, m, record.CodecNone, 30, 10, false)
-	if res := e.clean(true); !res.Cleaned {
-		t.Fatalf("nothing cleaned: %+v", res)
-	}
-	if !slicesContains(e.log.segments(), seg) {
-		t.Fatal("the segment holding an aborted transaction was cleaned")
-	}
-	if got := e.log.AbortedTransactions(0, e.log.LogEndOffset()); !reflect.DeepEqual(got, aborts) || got[0].FirstOffset != first || got[0].LastOffset != mk {
-		t.Fatalf("aborted after cleaning %+v, want %+v", got, aborts)
-	}
-	e.reopen()
-	if got := e.log.AbortedTransactions(0, e.log.LogEndOffset()); !reflect.DeepEqual(got, aborts) {
-		t.Fatalf("aborted after reopen %+v, want %+v", got, aborts)
-	}
-}
-
 func slicesContains(segs []*segment, s *segment) bool {
 	for _, x := range segs {
 		if x == s {
