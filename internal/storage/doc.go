@@ -24,8 +24,21 @@
 //     the aborted transactions (txn_index.go), kept in memory for fetches.
 //   - Transactions (log_txn.go): the producer state tracks each producer's
 //     open transaction; [Log.FirstUnstableOffset] is the oldest one's first
-//     offset, [Log.AppendMarker] writes a COMMIT/ABORT control batch and
-//     [Log.AbortedTransactions] answers read_committed fetches.
+//     offset (never below the log start offset), [Log.AppendMarker] writes
+//     a COMMIT/ABORT control batch and [Log.AbortedTransactions] answers
+//     read_committed fetches.
+//   - The cleaner (cleaner.go, cleaner_txn.go) follows Kafka's rules for
+//     transactions: it never cleans from the segment holding the oldest
+//     open transaction on; it discards the records of aborted
+//     transactions (known from the .txnindex entries) and never lets them
+//     supersede anything, while committed records are deduplicated like
+//     plain ones; a COMMIT or ABORT marker stays while a batch of its
+//     transaction may be in the log, then gets a delete horizon
+//     (delete.retention.ms, stamped as for tombstones) and goes after it;
+//     each producer's last batch stays, emptied if need be (or, when its
+//     last write was a marker, its markers of the current epoch), so its
+//     sequence and epoch survive; a cleaned segment's .txnindex keeps the
+//     aborted transactions whose markers stayed because their data might.
 //
 // # Goroutines and locking
 //
