@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/samsa-io/samsa/internal/kafkatest"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // These tests run the commands against a real samsa broker: kfake's
@@ -229,29 +230,11 @@ func TestTxnDescribeUnknown(t *testing.T) {
 	}
 }
 
-// TestTxnProducers checks `txn producers` where the broker serves
-// DescribeProducers, and its one-line error where it does not.
+// TestTxnProducers checks `txn producers` on the fixture: each partition has
+// the committed producer and the one with an open transaction.
 func TestTxnProducers(t *testing.T) {
 	f := newTxnFixture(t)
 	addr := f.b.Addr
-	req := kmsg.NewPtrApiVersionsRequest()
-	resp, err := req.RequestWith(context.Background(), f.b.Client(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := false
-	for _, k := range resp.ApiKeys {
-		served = served || k.ApiKey == int16(kmsg.DescribeProducers)
-	}
-	if !served {
-		_, _, err := runCLI(t, "", "txn", "producers", "orders", "-b", addr)
-		want := `describe producers of topic "orders": the broker does not serve DescribeProducers (API key 61)`
-		if err == nil || err.Error() != want {
-			t.Fatalf("got %v, want %q", err, want)
-		}
-		t.Skip("the broker does not serve DescribeProducers yet: only its error was checked")
-	}
-
 	out := mustRun(t, "", "txn", "producers", "orders", "-b", addr, "-o", "json")
 	var got []txnProducer
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -289,12 +272,41 @@ func TestTxnProducers(t *testing.T) {
 	if len(rows) != 3 || rows[1][1] != "1" || rows[2][1] != "1" {
 		t.Errorf("txn producers --partition 1:\n%s", out)
 	}
-	_, _, err = runCLI(t, "", "txn", "producers", "orders", "-b", addr, "--partition", "2")
+	_, _, err := runCLI(t, "", "txn", "producers", "orders", "-b", addr, "--partition", "2")
 	if want := `topic "orders" has 2 partitions; there is no partition 2`; err == nil || err.Error() != want {
 		t.Errorf("partition 2: %v, want %q", err, want)
 	}
 	_, _, err = runCLI(t, "", "txn", "producers", "nope", "-b", addr)
 	if want := `topic "nope" does not exist (UNKNOWN_TOPIC_OR_PARTITION)`; err == nil || err.Error() != want {
 		t.Errorf("missing topic: %v, want %q", err, want)
+	}
+}
+
+// TestTxnOldBroker checks the errors against brokers that predate an API
+// or a filter: kfake advertising Kafka 2.7 (no DescribeProducers,
+// ListTransactions or DescribeTransactions) and 3.7 (ListTransactions v0,
+// without the duration filter).
+func TestTxnOldBroker(t *testing.T) {
+	addr := startFake(t, kfake.MaxVersions(kversion.V2_7_0()), kfake.SeedTopics(1, "t"))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"producers", "t"}, `describe producers of topic "t": the broker does not serve DescribeProducers (API key 61)`},
+		{[]string{"list"}, `list transactions on broker 0: the broker does not serve ListTransactions (API key 66)`},
+		{[]string{"describe", "x"}, `describe transactional id "x": the broker does not serve DescribeTransactions (API key 65)`},
+	} {
+		_, _, err := runCLI(t, "", append([]string{"txn", "-b", addr, "--timeout", "5s"}, tc.args...)...)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("txn %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+
+	addr = startFake(t, kfake.MaxVersions(kversion.V3_7_0()))
+	mustRun(t, "", "txn", "list", "-b", addr)
+	_, _, err := runCLI(t, "", "txn", "list", "-b", addr, "--min-duration", "1m")
+	want := "list transactions on broker 0: the broker cannot filter by --min-duration (it needs ListTransactions v1, Kafka 3.8+); its transactions are left out"
+	if err == nil || err.Error() != want {
+		t.Errorf("--min-duration against Kafka 3.7: %v, want %q", err, want)
 	}
 }
