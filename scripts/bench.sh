@@ -15,6 +15,7 @@
 #                                       # also an older samsa build, as "base"
 #   PPROF=127.0.0.1:6060 TARGETS=samsa scripts/bench.sh   # samsa serves pprof meanwhile
 #   CASES=groups scripts/bench.sh       # only the consumer-group cases
+#   CASES=txn scripts/bench.sh          # only transactional vs idempotent produce
 #
 # The consumer-group cases (CASES contains "groups") run tools/groupbench
 # against samsa twice, with the default group.initial.rebalance.delay.ms
@@ -22,6 +23,13 @@
 # no such delay), and print a second table: (re)balance times of a 3- and
 # 4-member group with the range and cooperative-sticky balancers, and
 # OffsetCommit requests per second from one client.
+#
+# The transaction cases (CASES contains "txn") produce RECORDS records with
+# the idempotent producer and then with a transactional one committing every
+# N records for each N in TXN_RECORDS, one right after the other against the
+# same server, for each partition count, and print a third table with
+# transactions/s and the commit latency (flush + EndTransaction). The base
+# target is left out (older builds have no --transactional).
 #
 # Broker CPU per record: utime+stime of the server process from
 # /proc/<pid>/stat before and after each case, divided by the records of the
@@ -42,7 +50,8 @@ BASE_BIN=${BASE_BIN:-}
 PPROF=${PPROF:-}
 REPEAT=${REPEAT:-1}
 PICK=${PICK:-median} # which of the REPEAT runs of a case the table shows: median or best (records/s)
-CASES=${CASES:-"io groups"}          # io: produce/consume; groups: tools/groupbench
+CASES=${CASES:-"io groups txn"}      # io: produce/consume; groups: tools/groupbench; txn: transactional produce
+TXN_RECORDS=${TXN_RECORDS:-"100 1000"} # records per transaction in the txn cases (one case each)
 SAMSA0_PORT=${SAMSA0_PORT:-19193}    # samsa with group.initial.rebalance.delay.ms=0
 GROUP_ROUNDS=${GROUP_ROUNDS:-3}      # rebalance rounds per balancer (median shown)
 GROUP_COMMITS=${GROUP_COMMITS:-5000} # OffsetCommit requests per commit case
@@ -116,7 +125,10 @@ start_server() { # name
 json() { jq -r "$2" <<<"$1"; }
 
 # run_case target case-name command...: runs a bench command, reads the
-# server's CPU around it and appends one TSV row to $work/rows.
+# server's CPU around it and appends one TSV row to $rows (default
+# $work/rows): target, case, records, records/s, MiB/s, p99 ms, broker
+# µs/record, transactions/s, commit p99 ms.
+rows=$work/rows
 run_case() {
 	local target=$1 name=$2
 	shift 2
@@ -131,13 +143,15 @@ run_case() {
 	local recs us
 	recs=$(json "$out" .records)
 	us=$(awk -v t=$((after - before)) -v hz="$tick" -v n="$recs" 'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$name" "$recs" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$name" "$recs" \
 		"$(json "$out" .records_per_sec)" "$(json "$out" .mib_per_sec)" \
-		"$(json "$out" '.latency_ms.p99 // "-"')" "$us" >>"$work/rows"
+		"$(json "$out" '.latency_ms.p99 // "-"')" "$us" \
+		"$(json "$out" '.transactions_per_sec // "-"')" "$(json "$out" '.commit_latency_ms.p99 // "-"')" >>"$rows"
 	echo "$target $name: $(json "$out" .records_per_sec) records/s, p99 $(json "$out" '.latency_ms.p99 // "-"') ms, broker $us us/record" >&2
 }
 
 : >"$work/rows"
+: >"$work/trows"
 # Both servers run during the whole run (an idle one costs nothing) and each
 # case runs against one target right after the other, so a noisy moment on
 # the machine hits both alike. REPEAT > 1 runs every case that many times;
@@ -146,8 +160,9 @@ run_case() {
 for target in $TARGETS; do
 	start_server "$target"
 done
-[[ " $CASES " == *" io "* ]] || REPEAT=0
-for r in $(seq "$REPEAT"); do
+ioRepeat=$REPEAT
+[[ " $CASES " == *" io "* ]] || ioRepeat=0
+for r in $(seq "$ioRepeat"); do
 	for p in $PARTITIONS; do
 		for z in $CODECS; do
 			topic="bench-p$p-$z-$r"
@@ -166,6 +181,54 @@ for r in $(seq "$REPEAT"); do
 done
 
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, Linux $(uname -r), $(go version | awk '{print $3}')"
+
+# Transactions: idempotent and transactional produce of the same records,
+# one right after the other on each target.
+ttargets=()
+for t in $TARGETS; do
+	[[ $t == base ]] || ttargets+=("$t")
+done
+if [[ " $CASES " == *" txn "* && ${#ttargets[@]} -gt 0 ]]; then
+	rows=$work/trows
+	for r in $(seq "$REPEAT"); do
+		for p in $PARTITIONS; do
+			for target in "${ttargets[@]}"; do
+				run_case "$target" "idempotent p=$p" bench produce --topic "bench-idem-p$p-$r" --partitions "$p" \
+					--records "$RECORDS" --record-size "$SIZE" --acks all
+				for n in $TXN_RECORDS; do
+					run_case "$target" "transactional p=$p, $n records/txn" bench produce \
+						--topic "bench-txn$n-p$p-$r" --partitions "$p" --records "$RECORDS" --record-size "$SIZE" \
+						--acks all --transactional --txn-records "$n"
+				done
+			done
+		done
+	done
+	rows=$work/rows
+	echo
+	echo "$machine; $RECORDS records of $SIZE B per case, acks=all, $PICK of $REPEAT"
+	echo
+	hdr="| case |"
+	sep="|---|"
+	for t in "${ttargets[@]}"; do
+		hdr+=" $t records/s | $t MiB/s | $t transactions/s | $t commit p99 ms | $t broker µs/record |"
+		sep+="---:|---:|---:|---:|---:|"
+	done
+	echo "$hdr"
+	echo "$sep"
+	cut -f2 "$work/trows" | awk '!seen[$0]++' | while IFS= read -r name; do
+		line="| $name |"
+		for t in "${ttargets[@]}"; do
+			row=$(awk -F'\t' -v t="$t" -v n="$name" '$1 == t && $2 == n' "$work/trows" | sort -t$'\t' -k4,4g |
+				awk -v r="$REPEAT" -v pick="$PICK" 'NR == (pick == "best" ? r : int((r + 1) / 2))')
+			if [[ -z $row ]]; then
+				line+=" - | - | - | - | - |"
+			else
+				line+=$(awk -F'\t' '{ printf " %.0f | %.1f | %s | %s | %s |", $4, $5, ($8 == "-" ? "-" : sprintf("%.0f", $8)), $9, $7 }' <<<"$row")
+			fi
+		done
+		echo "$line"
+	done
+fi
 
 # Consumer groups: samsa with the default initial rebalance delay and with
 # none, and kfake, side by side. One TSV row per value: target, case, value.
