@@ -262,8 +262,15 @@ func (l *Log) loadSegments(bases []int64, cfg *Config, p openParams) error {
 		l.recoveryPoint.Store(p.logStartOffset)
 		return nil
 	}
-	// Sanity-check the indexes of segments we would otherwise trust.
+	// Sanity-check the indexes of segments we would otherwise trust. After
+	// an unclean shutdown the unflushed ones (at least the active segment,
+	// whose index file is still preallocated and zero-filled) are rebuilt
+	// below anyway, so a failed check there is expected, not news.
+	unflushed := func(i int) bool { return !p.clean && (i == len(segs)-1 || segs[i+1].base > p.recoveryPoint) }
 	for i, s := range segs {
+		if unflushed(i) {
+			continue
+		}
 		next := int64(math.MaxInt64)
 		if i+1 < len(segs) {
 			next = segs[i+1].base
@@ -276,10 +283,9 @@ func (l *Log) loadSegments(bases []int64, cfg *Config, p openParams) error {
 	for i := 0; i < len(segs); i++ {
 		s := segs[i]
 		active := i == len(segs)-1
-		unflushed := !p.clean && (active || segs[i+1].base > p.recoveryPoint)
 		var next int64
 		var err error
-		if unflushed || needRecover[s] {
+		if unflushed(i) || needRecover[s] {
 			var cut bool
 			next, cut, err = l.recoverSegment(s, cfg, active)
 			if err != nil {
