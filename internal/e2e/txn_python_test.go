@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/kafkatest"
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // kafka-python 2.0.2 (Debian's python3-kafka) has no transactional producer
@@ -227,4 +230,85 @@ func TestConfluentKafkaTransactionTimeout(t *testing.T) {
 	if e := init(30000); e != nil {
 		t.Fatalf("init_transactions with transaction.timeout.ms 30000: %+v", *e)
 	}
+}
+
+// TestConfluentKafkaTxnOffsets runs librdkafka's consume-transform-produce
+// loop once: a read_committed consumer in a group reads 3 partitions to
+// their ends, and a transactional producer sends the transformed records
+// with send_offsets_to_transaction (AddOffsetsToTxn, TxnOffsetCommit) first
+// in a transaction it aborts, then in one it commits. The group's offsets
+// are unchanged by the abort (none committed) and are the consumer's
+// positions after the commit, for librdkafka and for kadm; a read_committed
+// reader of the output sees each record transformed once, a
+// read_uncommitted one twice.
+func TestConfluentKafkaTxnOffsets(t *testing.T) {
+	needTool(t, "confluent-kafka")
+	t.Parallel()
+	b := kafkatest.Start(t, "group.initial.rebalance.delay.ms=0")
+	const in, out, group = "ck-eos-in", "ck-eos-out", "ck-eos"
+	createTopic(t, b.Addr, in, 3)
+	createTopic(t, b.Addr, out, 3)
+	input := withOffsets(sampleRecords("eos"))
+	confluentKafka.produce(t, b.Addr, in, "none", input) // offsets checked by TestConfluentKafka
+
+	lines := runPy(t, "", "txn_client.py", "ck-eos", b.Addr, in, out, group, "ck-eos-id")
+	type ended struct {
+		Step      string     `json:"step"`
+		Error     *txnError  `json:"error"`
+		Positions [][2]int64 `json:"positions"`
+		Committed [][2]int64 `json:"committed"`
+	}
+	if len(lines) != 2 {
+		t.Fatalf("ck-eos: %s", lines)
+	}
+	ends := [][2]int64{{0, 4}, {1, 4}, {2, 4}}
+	none := [][2]int64{{0, -1001}, {1, -1001}, {2, -1001}}
+	for i, want := range []ended{{Step: "abort", Positions: ends, Committed: none}, {Step: "commit", Positions: ends, Committed: ends}} {
+		got := decode[ended](t, lines[i])
+		if got.Step != want.Step || got.Error != nil || !slices.Equal(got.Positions, want.Positions) || !slices.Equal(got.Committed, want.Committed) {
+			t.Errorf("ck-eos after the %s: %s; want positions %v, committed %v", want.Step, lines[i], want.Positions, want.Committed)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offs, err := b.Admin(t).FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]int64
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Err != nil || o.Topic != in {
+			t.Errorf("group offset %s p%d: %d %v", o.Topic, o.Partition, o.At, o.Err)
+		}
+		got = append(got, [2]int64{int64(o.Partition), o.At})
+	})
+	slices.SortFunc(got, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	if !slices.Equal(got, ends) {
+		t.Errorf("kadm: group %s offsets %v, want %v", group, got, ends)
+	}
+
+	// The output: each input record transformed, at offsets after the
+	// aborted copy and its marker.
+	var committed, everything []rec
+	for _, r := range input {
+		o := r
+		o.Value, o.Headers = "out-"+r.Value, nil
+		aborted := o
+		o.Offset += 5 // 4 aborted records and the ABORT marker
+		committed = append(committed, o)
+		everything = append(everything, aborted, o)
+	}
+	slices.SortFunc(committed, func(a, b rec) int {
+		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
+	})
+	slices.SortFunc(everything, func(a, b rec) int {
+		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
+	})
+	consume := func(isolation string) []rec {
+		rs := pyRecords(t, runPy(t, "", "txn_client.py", "ck-consume", b.Addr, out, isolation))
+		sortRecs(t, "confluent-kafka "+isolation, rs)
+		return rs
+	}
+	wantRecords(t, "confluent-kafka read_committed of the output", consume("read_committed"), committed)
+	wantRecords(t, "confluent-kafka read_uncommitted of the output", consume("read_uncommitted"), everything)
 }

@@ -4,6 +4,7 @@ the Go tests in internal/e2e (txn_python_test.go).
     txn_client.py ck-txn      BOOTSTRAP TOPIC TXID  < records
     txn_client.py ck-consume  BOOTSTRAP TOPIC ISOLATION
     txn_client.py ck-timeout  BOOTSTRAP TXID TIMEOUT_MS
+    txn_client.py ck-eos      BOOTSTRAP IN OUT GROUP TXID
 
 Output is JSON lines. An error is printed as {"name", "code", "str",
 "fatal", "retriable", "txn_requires_abort"} of the KafkaError (null when
@@ -32,6 +33,16 @@ record as {"partition", "offset", "key", "value", "headers"}.
 
 ck-timeout runs init_transactions with transaction.timeout.ms=TIMEOUT_MS and
 prints {"step": "init", "error"}.
+
+ck-eos is librdkafka's consume-transform-produce: a read_committed Consumer
+subscribed to IN with GROUP reads every partition to its end, then a
+transactional Producer sends "out-"+value of each record (same key, same
+partition) to OUT, flushes them (so that the aborted ones are in the log
+too), and adds send_offsets_to_transaction(the consumer's positions), first
+in a transaction it aborts and then in one it commits. After each it
+prints {"step": "abort" or "commit", "error", "positions": [[partition,
+offset], ...], "committed": [[partition, offset], ...]}, committed being what
+the consumer's committed() then reads for the group (-1001: none).
 """
 import json
 import sys
@@ -171,5 +182,53 @@ def ck_timeout(bootstrap, txid, timeout_ms):
     out({"step": "init", "error": err_json(err)})
 
 
+def ck_eos(bootstrap, topic_in, topic_out, group, txid):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                         "enable.partition.eof": True})
+    consumer.subscribe([topic_in])
+    msgs = []
+    at_end = set()
+    deadline = time.time() + TIMEOUT
+    while not consumer.assignment() or at_end != {p.partition for p in consumer.assignment()}:
+        if time.time() > deadline:
+            raise SystemExit("not at the end of the assigned partitions within %ds" % TIMEOUT)
+        m = consumer.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(m.partition())
+                continue
+            raise SystemExit("consume: %s" % m.error())
+        at_end.discard(m.partition())
+        msgs.append(m)
+
+    p = producer(bootstrap, txid)
+    p.init_transactions(TIMEOUT)
+    for end in ("abort", "commit"):
+        p.begin_transaction()
+        for m in msgs:
+            p.produce(topic_out, key=m.key(), value=b"out-" + m.value(), partition=m.partition())
+        if p.flush(TIMEOUT):
+            raise SystemExit("%s: messages not delivered" % end)
+        positions = consumer.position(consumer.assignment())
+        try:
+            p.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), TIMEOUT)
+            if end == "abort":
+                p.abort_transaction(TIMEOUT)
+            else:
+                p.commit_transaction(TIMEOUT)
+            err = None
+        except Exception as e:
+            err = e
+        committed = consumer.committed(consumer.assignment(), TIMEOUT)
+        out({"step": end, "error": err_json(err), "positions": sorted([tp.partition, tp.offset] for tp in positions),
+             "committed": sorted([tp.partition, tp.offset] for tp in committed)})
+        if err is not None:
+            raise SystemExit("%s: %s" % (end, err))
+    consumer.close()
+
+
 if __name__ == "__main__":
-    {"ck-txn": ck_txn, "ck-consume": ck_consume, "ck-timeout": ck_timeout}[sys.argv[1]](*sys.argv[2:])
+    {"ck-txn": ck_txn, "ck-consume": ck_consume, "ck-timeout": ck_timeout, "ck-eos": ck_eos}[sys.argv[1]](*sys.argv[2:])
