@@ -245,8 +245,14 @@ func (c *Coordinator) decide(t *txn, m meta, commit bool) error {
 
 // complete writes the markers of t's prepared transaction and then the
 // Complete record. On a failure it logs and leaves t prepared; the loop
-// retries (a marker written twice is harmless). t.mu held.
+// retries (a marker written twice is harmless). A transaction that is no
+// longer prepared was completed by another caller (the loop's retry races
+// with LoadPartition's pass over what it found prepared) and is left as it
+// is. t.mu held.
 func (c *Coordinator) complete(t *txn) bool {
+	if t.state != stPrepareCommit && t.state != stPrepareAbort {
+		return true
+	}
 	commit := t.state == stPrepareCommit
 	cepoch, ok := c.coordinatorEpoch(t.partition)
 	if !ok {

@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -97,12 +98,18 @@ func (c *Coordinator) replay(p int32) (map[string]meta, error) {
 				continue
 			}
 			err = record.ForEachRecord(h, func(r *record.Record) error {
+				if len(r.Key) >= 2 {
+					if v := int16(binary.BigEndian.Uint16(r.Key)); v != keyVersion {
+						// Kafka's TransactionLog.readTxnRecordKey: an unknown
+						// key version is skipped, not a reason to fail the load.
+						c.log.Warn("skipping a record with an unknown key version in the transaction log",
+							"partition", p, "offset", h.BaseOffset()+int64(r.OffsetDelta), "key_version", v)
+						return nil
+					}
+				}
 				var k kmsg.TxnMetadataKey
 				if err := k.ReadFrom(r.Key); err != nil {
 					return fmt.Errorf("transaction log key: %w", err)
-				}
-				if k.Version != 0 {
-					return fmt.Errorf("transaction log key version %d (only 0 exists)", k.Version)
 				}
 				if r.Value == nil {
 					delete(out, k.TransactionalID)
