@@ -19,15 +19,19 @@ package broker
 // value is INVALID_REQUIRED_ACKS. Produce never auto-creates topics (only
 // Metadata does, as in Kafka). v8+ carries per-record errors and an error
 // message (KIP-467); v5+ the log start offset; v2+ the log append time.
+// The internal topics (__consumer_offsets, __transaction_state) are
+// INVALID_TOPIC_EXCEPTION unless the client id is "__admin_client", as in
+// Kafka.
 //
 // Transactional batches (KIP-98, v3+) need the request's transactional id,
 // or every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's
 // handleProduceRequest. With transaction.partition.verification.enable
-// (the default, KIP-890 part 1) the first transactional batch of a
-// transaction on a partition is appended only if the transaction
-// coordinator confirms the partition was added to the producer's open
-// transaction, and the append runs with the transaction locked so it cannot
-// end in between; otherwise the answer is INVALID_TXN_STATE
+// (the default, KIP-890 part 1) a transactional batch is appended only if
+// the transaction coordinator confirms the partition was added to the
+// producer's open transaction, and the append runs with the transaction
+// locked so it cannot end in between (Kafka verifies only a transaction's
+// first batch on a partition and re-checks under the log's lock; see
+// needsVerification); otherwise the answer is INVALID_TXN_STATE
 // (TRANSACTION_ABORTABLE from v11), INVALID_PRODUCER_EPOCH for a fenced
 // producer, or NOT_ENOUGH_REPLICAS (retriable) while the coordinator is
 // busy completing the previous transaction, as Kafka maps them. This keeps
@@ -40,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/record"
 	"github.com/samsa-io/samsa/internal/replica"
@@ -82,7 +87,9 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 			}
 			var res replica.AppendResult
 			var err error
-			if vh, ok := needsVerification(b, req, rp.Records, p); ok {
+			if internalTopic(rt.Topic) && h.ClientID != adminClientID {
+				err = fmt.Errorf("%w: Cannot append to internal topic %s", kerr.InvalidTopicException, rt.Topic)
+			} else if vh, ok := needsVerification(b, req, rp.Records); ok {
 				err = b.verifiedAppend(*req.TransactionID, vh, rt.Topic, rp.Partition, req.Version, func() error {
 					res, err = p.AppendRecords(rp.Records, req.Version)
 					return err
@@ -129,14 +136,32 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 	return resp, nil
 }
 
-// needsVerification reports whether records start a transaction on p that
-// the coordinator must confirm first, and returns their batch header.
-func needsVerification(b *Broker, req *kmsg.ProduceRequest, records []byte, p *replica.Partition) (record.Header, bool) {
+// adminClientID is the client id of Kafka's own admin tooling, the only
+// one allowed to produce to internal topics (AdminUtils.ADMIN_CLIENT_ID).
+const adminClientID = "__admin_client"
+
+// internalTopic reports whether topic is one of the coordinators' topics,
+// which clients may not produce to (Kafka's ReplicaManager.appendToLocalLog
+// answers INVALID_TOPIC_EXCEPTION): a record the coordinator cannot parse
+// would make loading the partition fail at the next start.
+func internalTopic(topic string) bool { return topic == group.Topic || topic == txn.Topic }
+
+// needsVerification reports whether records are a transactional batch the
+// coordinator must confirm first, and returns their batch header. Every
+// transactional batch is verified, not only the first of a transaction on
+// the partition: a check of the partition's open transaction outside the
+// append would race with the transaction's markers (an EndTxn between the
+// check and the append lets the batch open a transaction nobody ends, which
+// holds the last stable offset), a race Kafka closes with a verification
+// guard checked under the log's lock. The transaction's lock, held across
+// the append, closes it here; it costs one uncontended lock per batch, as a
+// producer's requests to the broker are handled one at a time.
+func needsVerification(b *Broker, req *kmsg.ProduceRequest, records []byte) (record.Header, bool) {
 	if req.TransactionID == nil || !b.cfg.TransactionPartitionVerificationEnable || len(records) < record.HeaderSize {
 		return nil, false
 	}
 	h := record.Header(records)
-	if h.Magic() != 2 || !h.Transactional() || p.Log().HasOngoingTransaction(h.ProducerID(), h.ProducerEpoch()) {
+	if h.Magic() != 2 || !h.Transactional() {
 		return nil, false
 	}
 	return h, true

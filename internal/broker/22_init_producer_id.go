@@ -4,6 +4,9 @@ package broker
 // keep its id after an error, by sending its current id and epoch; v4 knows
 // PRODUCER_FENCED; v5 only widens error semantics).
 //
+// A v3+ request with a producer id but no epoch, or an epoch but no
+// producer id, is INVALID_REQUEST, as in Kafka.
+//
 // Without a transactional id (idempotent producers) every call gets a fresh
 // producer id with epoch 0, as Kafka does: ids come from blocks reserved in
 // the metadata before use, so they are unique across restarts. With one,
@@ -23,6 +26,12 @@ func init() { register(kmsg.InitProducerID, 0, 5, handleInitProducerID) }
 func handleInitProducerID(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if req.Version >= 3 && (req.ProducerID == -1) != (req.ProducerEpoch == -1) {
+		// Kafka's handleInitProducerIdRequest: a producer id without an
+		// epoch, or an epoch without a producer id, is malformed.
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		return resp, nil
+	}
 	if req.TransactionalID != nil {
 		tc, err := b.txnCoordinator()
 		if err != nil {

@@ -2,9 +2,9 @@ package storage
 
 // HasOngoingTransaction reports whether the producer has a transaction open
 // on this log with exactly this epoch (Kafka's
-// UnifiedLog.hasOngoingTransaction). The broker verifies a transactional
-// produce with the transaction coordinator only when it does not, that is
-// for the first batch of each transaction on the partition.
+// UnifiedLog.hasOngoingTransaction). The broker does not use it to skip
+// the coordinator's verification of a transactional produce: checked
+// outside the append, it races with the transaction's markers.
 func (l *Log) HasOngoingTransaction(producerID int64, producerEpoch int16) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

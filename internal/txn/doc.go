@@ -24,8 +24,8 @@
 // Markers implementation takes (partition logs, and the group coordinator's
 // group.mu for __consumer_offsets). Code that visits many ids copies the
 // list under Coordinator.mu and locks them one at a time afterwards. The
-// broker calls WithVerified to run a transactional append (the first
-// transactional Produce to a partition, a TxnOffsetCommit) under txn.mu, so
+// broker calls WithVerified to run a transactional append (every
+// transactional Produce batch, a TxnOffsetCommit) under txn.mu, so
 // an EndTxn cannot write its markers between the check that the partition is
 // part of the transaction and the append.
 //

@@ -1,0 +1,115 @@
+package broker_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/samsa-io/samsa/internal/kafkatest"
+	"github.com/samsa-io/samsa/internal/record"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestProduceToInternalTopics: as in Kafka, clients cannot produce to
+// __transaction_state or __consumer_offsets (INVALID_TOPIC_EXCEPTION): a
+// record there that the coordinator cannot parse used to make the next
+// start fail loading the partition.
+func TestProduceToInternalTopics(t *testing.T) {
+	b := kafkatest.Start(t)
+	r := dialRaw(t, b.Addr)
+	mustInitTxn(t, r, "x")                          // creates __transaction_state
+	committedOffset(t, r, "g", "nothing", 0, false) // creates __consumer_offsets
+	for _, topic := range []string{"__transaction_state", "__consumer_offsets"} {
+		batch := buildBatch(t, record.NonIdempotent, record.CodecNone, rec{ts: 1, key: []byte("garbage"), value: []byte("v")})
+		if p := produceOne(t, r, topic, 0, batch); p.ErrorCode != kerr.InvalidTopicException.Code {
+			t.Fatalf("produce to %s: %v, want INVALID_TOPIC_EXCEPTION", topic, kerr.ErrorForCode(p.ErrorCode))
+		}
+	}
+	b = b.Restart(t)
+	r = dialRaw(t, b.Addr)
+	if d := describeTxn(t, r, "x"); d.ErrorCode != 0 || d.State != "Empty" {
+		t.Fatalf("after restart: %+v", d)
+	}
+}
+
+// TestTxnVerifyRacesEndTxn: a transactional produce racing with the
+// producer's own EndTxn (a batch its client gave up on, still in flight)
+// is either in the transaction or refused; it never opens a transaction on
+// the partition after the marker, which nothing would end and which would
+// hold the last stable offset forever. Checking "the partition already has
+// the transaction open" outside the append (to skip the coordinator) let
+// the marker slip in between within a few iterations.
+func TestTxnVerifyRacesEndTxn(t *testing.T) {
+	b := kafkatest.Start(t)
+	// gzip makes the broker recompress, which widens the window between a
+	// check before the append and the append.
+	createTopic(t, b, "vr", 1, map[string]*string{"compression.type": sp("gzip")})
+	r1, r2 := dialRaw(t, b.Addr), dialRaw(t, b.Addr)
+	pid, epoch := mustInitTxn(t, r1, "vr")
+	big := make([]string, 2000)
+	for i := range big {
+		big[i] = fmt.Sprintf("value-%d-%s", i, strings.Repeat("x", 100))
+	}
+	seq := int32(0)
+	for i := 0; i < 100; i++ {
+		if c := addPartitions(t, r1, 3, "vr", pid, epoch, "vr", 0); c[0] != 0 {
+			t.Fatal(kerr.ErrorForCode(c[0]))
+		}
+		if p := produceTxnAs(t, r1, 9, "vr", "vr", 0, txnBatch(t, pid, epoch, seq, "first")); p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+		seq++
+		batch := txnBatch(t, pid, epoch, seq, big...)
+		var wg sync.WaitGroup
+		var pr kmsg.ProduceResponseTopicPartition
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := produceReq(9, -1, "vr", 0, batch)
+			req.TransactionID = sp("vr")
+			resp, err := r2.try(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			pr = resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+		}()
+		if c := endTxn(t, r1, 3, "vr", pid, epoch, true); c != 0 {
+			t.Fatal(kerr.ErrorForCode(c))
+		}
+		wg.Wait()
+		switch pr.ErrorCode {
+		case 0:
+			seq += int32(len(big))
+		case kerr.InvalidTxnState.Code:
+		default:
+			t.Fatalf("iteration %d: produce racing EndTxn: %v", i, kerr.ErrorForCode(pr.ErrorCode))
+		}
+		if f := b.Replicas().Partition("vr", 0).Log().FirstUnstableOffset(); f >= 0 {
+			t.Fatalf("iteration %d: produce answered %v at offset %d, and a transaction is open at %d after EndTxn",
+				i, kerr.ErrorForCode(pr.ErrorCode), pr.BaseOffset, f)
+		}
+	}
+}
+
+// TestInitProducerIDHalfExpected: KIP-360's producer id and epoch come
+// together; one without the other is INVALID_REQUEST, as in Kafka. (A
+// producer id with epoch -1 used to be taken as a retry and answered the
+// current epoch without a bump, so a second producer joined the first one's
+// epoch unfenced.)
+func TestInitProducerIDHalfExpected(t *testing.T) {
+	b := kafkatest.Start(t)
+	r := dialRaw(t, b.Addr)
+	pid, epoch := mustInitTxn(t, r, "half")
+	if resp := initTxn(t, r, 4, "half", 60000, pid, -1); resp.ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("InitProducerId with a producer id and no epoch: %+v", resp)
+	}
+	if resp := initTxn(t, r, 4, "half", 60000, -1, epoch); resp.ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("InitProducerId with an epoch and no producer id: %+v", resp)
+	}
+	if resp := initTxn(t, r, 4, "half", 60000, pid, epoch); resp.ErrorCode != 0 || resp.ProducerEpoch != epoch+1 {
+		t.Fatalf("InitProducerId with both: %+v", resp)
+	}
+}
