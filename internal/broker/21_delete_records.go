@@ -7,7 +7,8 @@ package broker
 // new start is checkpointed before we answer. An offset past the high
 // watermark is OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy lacks
 // "delete" is POLICY_VIOLATION, as in Kafka. The response's low watermark is
-// the new log start offset.
+// the new log start offset. The internal topics are INVALID_TOPIC_EXCEPTION,
+// as in Kafka.
 
 import (
 	"context"
@@ -31,6 +32,10 @@ func handleDeleteRecords(_ context.Context, b *Broker, _ *protocol.Conn, h proto
 			switch {
 			case p == nil:
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case internalTopic(rt.Topic):
+				// Kafka's ReplicaManager.deleteRecordsOnLocalLog: "Cannot
+				// delete records of internal topic".
+				sp.ErrorCode = kerr.InvalidTopicException.Code
 			case !p.Config().Deletes():
 				// Kafka's Partition.deleteRecordsOnLeader: compact-only
 				// topics keep their records.

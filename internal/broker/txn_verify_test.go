@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/kafkatest"
 	"github.com/samsa-io/samsa/internal/record"
@@ -111,5 +112,54 @@ func TestInitProducerIDHalfExpected(t *testing.T) {
 	}
 	if resp := initTxn(t, r, 4, "half", 60000, pid, epoch); resp.ErrorCode != 0 || resp.ProducerEpoch != epoch+1 {
 		t.Fatalf("InitProducerId with both: %+v", resp)
+	}
+}
+
+// TestTxnStateLoadsFromLogStart: with cleanup.policy=compact,delete on
+// __transaction_state (allowed, as in Kafka), size-based retention moves
+// the log start offset; loading starts there instead of failing at offset
+// 0, which kept the broker from starting. DeleteRecords on an internal topic is
+// INVALID_TOPIC_EXCEPTION, as in Kafka.
+func TestTxnStateLoadsFromLogStart(t *testing.T) {
+	b := kafkatest.Start(t, "log.retention.check.interval.ms=50")
+	r := dialRaw(t, b.Addr)
+	mustInitTxn(t, r, "x")
+	ac := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "__transaction_state"
+	for k, v := range map[string]string{"cleanup.policy": "compact,delete", "segment.bytes": "200", "retention.bytes": "250"} {
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = k, sp(v)
+		res.Configs = append(res.Configs, c)
+	}
+	ac.Resources = append(ac.Resources, res)
+	if acr := do[*kmsg.IncrementalAlterConfigsResponse](t, r, ac); acr.Resources[0].ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(acr.Resources[0].ErrorCode))
+	}
+	var epoch int16
+	for i := 0; i < 5; i++ {
+		_, epoch = mustInitTxn(t, r, "x")
+	}
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = "__transaction_state"
+	rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	if c := do[*kmsg.DeleteRecordsResponse](t, r, req).Topics[0].Partitions[0].ErrorCode; c != kerr.InvalidTopicException.Code {
+		t.Fatalf("DeleteRecords on __transaction_state: %v", kerr.ErrorForCode(c))
+	}
+	kafkatest.Eventually(t, 10*time.Second, func() error {
+		for i := int32(0); i < 50; i++ {
+			if b.Replicas().Partition("__transaction_state", i).LogStartOffset() > 0 {
+				return nil
+			}
+		}
+		return fmt.Errorf("no log start moved")
+	})
+	b = b.Restart(t)
+	r = dialRaw(t, b.Addr)
+	if d := describeTxn(t, r, "x"); d.ErrorCode != 0 || d.ProducerEpoch != epoch {
+		t.Fatalf("after restart: %+v, want epoch %d", d, epoch)
 	}
 }

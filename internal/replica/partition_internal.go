@@ -30,7 +30,11 @@ func (p *Partition) AppendInternal(batch record.Header) (int64, error) {
 // ReadInternal returns whole batches from offset up to about maxBytes
 // (always at least one batch), bounded by the log end rather than the high
 // watermark: coordinators replaying their own partition read everything
-// that was appended.
+// that was appended. An offset below the log start offset reads from the
+// log start (Kafka's coordinators load from logStartOffset), so a replay
+// from 0 works after retention (cleanup.policy=compact,delete) or
+// DeleteRecords moved the start.
 func (p *Partition) ReadInternal(offset int64, maxBytes int) ([]byte, error) {
+	offset = max(offset, p.log.LogStartOffset())
 	return p.log.ReadAppend(nil, offset, maxBytes, p.log.LogEndOffset(), true)
 }
