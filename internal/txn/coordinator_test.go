@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -138,6 +139,71 @@ func TestLoadSkipsUnknownKeyVersion(t *testing.T) {
 	for _, id := range []string{"a", "b"} {
 		if d, err := c2.Describe(id); err != nil || d.State != kmsg.TransactionStateEmpty || d.Epoch != 0 {
 			t.Fatalf("%s after load: %+v %v", id, d, err)
+		}
+	}
+}
+
+// flakyMarkers fails the markers of one partition until healed.
+type flakyMarkers struct {
+	memMarkers
+	bad     TopicPartition
+	failBad error
+}
+
+func (m *flakyMarkers) WriteMarker(tp TopicPartition, pid int64, epoch int16, commit bool, ce int32) error {
+	m.mu.Lock()
+	err := m.failBad
+	m.mu.Unlock()
+	if err != nil && tp == m.bad {
+		return err
+	}
+	return m.memMarkers.WriteMarker(tp, pid, epoch, commit, ce)
+}
+
+// TestMarkerRetryOnlyFailed: when one partition's marker fails, the
+// transaction stays prepared and only that partition's marker is retried;
+// the others are written once.
+func TestMarkerRetryOnlyFailed(t *testing.T) {
+	store := newMemStore()
+	mk := &flakyMarkers{bad: TopicPartition{"t", 1}}
+	mk.failBad = errors.New("disk on fire")
+	var pid int64
+	c := New(Config{AbortInterval: time.Hour, ExpireInterval: time.Hour}, 1, store, mk, func() (int64, error) { pid++; return pid, nil }, nil)
+	t.Cleanup(c.Close)
+	if err := c.LoadPartition(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	p, e, err := c.InitProducerID("a", 60000, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []TopicPartition{{"t", 0}, {"t", 1}, {"t", 2}}
+	if err := c.AddPartitions("a", p, e, parts); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EndTxn("a", p, e, true); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		c.AbortTimedOut() // retries the prepared transaction
+	}
+	if d, _ := c.Describe("a"); d.State != kmsg.TransactionStatePrepareCommit {
+		t.Fatalf("state with a failing marker: %v", d.State)
+	}
+	mk.mu.Lock()
+	mk.failBad = nil
+	mk.mu.Unlock()
+	c.AbortTimedOut()
+	if d, _ := c.Describe("a"); d.State != kmsg.TransactionStateCompleteCommit {
+		t.Fatalf("state after the retry: %v", d.State)
+	}
+	count := map[TopicPartition]int{}
+	for _, m := range mk.got {
+		count[m.tp]++
+	}
+	for _, tp := range parts {
+		if count[tp] != 1 {
+			t.Fatalf("markers written %v, want one per partition", count)
 		}
 	}
 }

@@ -258,6 +258,7 @@ func (c *Coordinator) complete(t *txn) bool {
 	if !ok {
 		return false
 	}
+	var failed []TopicPartition
 	for _, tp := range t.parts {
 		err := c.markers.WriteMarker(tp, t.pid, t.epoch, commit, cepoch)
 		switch {
@@ -270,8 +271,17 @@ func (c *Coordinator) complete(t *txn) bool {
 		default:
 			c.log.Warn("writing a transaction marker failed; the transaction stays prepared and is retried",
 				"transactional_id", t.id, "producer_id", t.pid, "partition", tp.String(), "commit", commit, "err", err)
-			return false
+			failed = append(failed, tp)
 		}
+	}
+	if len(failed) > 0 {
+		// Only the partitions whose marker failed are retried, as Kafka's
+		// TransactionMetadata.removePartition drops those that succeeded
+		// (the others would get one more marker at every retry). Memory
+		// only: the Prepare record keeps them all, and after a restart
+		// they all get their marker again, which is harmless.
+		t.parts = failed
+		return false
 	}
 	m := t.meta
 	m.state, m.parts, m.updateMs = stCompleteAbort, nil, c.now()
