@@ -163,3 +163,24 @@ func TestTxnStateLoadsFromLogStart(t *testing.T) {
 		t.Fatalf("after restart: %+v, want epoch %d", d, epoch)
 	}
 }
+
+// TestListTransactionsBeforeAnyTxn: listing transactions on a broker where
+// no transactional id was ever used answers an empty list and does not
+// create __transaction_state (50 partitions) as a side effect of a read.
+func TestListTransactionsBeforeAnyTxn(t *testing.T) {
+	b := kafkatest.Start(t)
+	r := dialRaw(t, b.Addr)
+	req := kmsg.NewPtrListTransactionsRequest()
+	req.StateFilters = []string{"Ongoing", "bogus"}
+	resp := do[*kmsg.ListTransactionsResponse](t, r, req)
+	if resp.ErrorCode != 0 || len(resp.TransactionStates) != 0 || len(resp.UnknownStateFilters) != 1 {
+		t.Fatalf("ListTransactions: %+v", resp)
+	}
+	if b.Metadata().Image().Topic("__transaction_state") != nil {
+		t.Fatal("ListTransactions created __transaction_state")
+	}
+	mustInitTxn(t, r, "now")
+	if resp := do[*kmsg.ListTransactionsResponse](t, r, kmsg.NewPtrListTransactionsRequest()); len(resp.TransactionStates) != 1 {
+		t.Fatalf("ListTransactions after InitProducerId: %+v", resp)
+	}
+}
