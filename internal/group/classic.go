@@ -530,7 +530,11 @@ func (g *group) removeMemberAndUpdate(m *member) {
 	g.removeMember(m)
 	switch g.state {
 	case Stable, CompletingRebalance:
+		// As Kafka's tryCompleteElseWatch: when every remaining member
+		// (or none) has already joined, the round completes at once, so
+		// the last member leaving leaves the group Empty on return.
 		g.maybePrepareRebalance()
+		g.tryCompleteJoin()
 	case PreparingRebalance:
 		g.tryCompleteJoin()
 	}
