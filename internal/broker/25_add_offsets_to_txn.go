@@ -33,10 +33,6 @@ func handleAddOffsetsToTxn(_ context.Context, b *Broker, _ *protocol.Conn, h pro
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return resp, nil
 	}
-	if req.Group == "" {
-		resp.ErrorCode = kerr.InvalidGroupID.Code
-		return resp, nil
-	}
 	tp := txn.TopicPartition{Topic: group.Topic, Partition: group.PartitionFor(req.Group, gc.Partitions())}
 	if err := tc.AddPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, []txn.TopicPartition{tp}); err != nil {
 		b.log.Debug("AddOffsetsToTxn refused", "transactional_id", req.TransactionalID, "group", req.Group, "client_id", h.ClientID, "err", err)

@@ -51,7 +51,15 @@ func handleTxnOffsetCommit(_ context.Context, b *Broker, _ *protocol.Conn, h pro
 		t := b.meta.Image().Topic(topic)
 		return t != nil && partition >= 0 && partition < t.Partitions
 	}
-	if !b.cfg.TransactionPartitionVerificationEnable {
+	anyKnown := false
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			anyKnown = anyKnown || exists(t.Topic, p.Partition)
+		}
+	}
+	if !b.cfg.TransactionPartitionVerificationEnable || !anyKnown {
+		// With nothing to append (every partition unknown) Kafka answers
+		// UNKNOWN_TOPIC_OR_PARTITION without asking the coordinator.
 		return gc.TxnCommitOffsets(req, exists), nil
 	}
 	tc, err := b.txnCoordinator()

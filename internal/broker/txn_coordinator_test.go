@@ -457,6 +457,11 @@ func TestTxnOffsetCommit(t *testing.T) {
 	if c := txnCommitOffset(t, r, 4, "oc", pid, epoch, "g1", "tin", 0, 5); c != kerr.TransactionAbortable.Code {
 		t.Fatalf("TxnOffsetCommit v4 outside the transaction: %v", kerr.ErrorForCode(c))
 	}
+	// Only unknown partitions: Kafka answers that before asking the
+	// transaction coordinator.
+	if c := txnCommitOffset(t, r, 3, "oc", pid, epoch, "g1", "nope", 0, 5); c != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("TxnOffsetCommit for an unknown topic outside the transaction: %v", kerr.ErrorForCode(c))
+	}
 	if c := addOffsetsToTxn(t, r, "oc", pid, epoch, "g1"); c != 0 {
 		t.Fatal(kerr.ErrorForCode(c))
 	}
