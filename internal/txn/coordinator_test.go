@@ -2,6 +2,7 @@ package txn
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,5 +206,25 @@ func TestMarkerRetryOnlyFailed(t *testing.T) {
 		if count[tp] != 1 {
 			t.Fatalf("markers written %v, want one per partition", count)
 		}
+	}
+}
+
+// TestLoadRefusesUnknownState: a value whose state is not one Kafka writes
+// fails the load with the id named, rather than serving a made-up state.
+func TestLoadRefusesUnknownState(t *testing.T) {
+	store, mk := newMemStore(), &memMarkers{}
+	c := newTestCoordinator(t, store, mk, nil)
+	if err := c.LoadPartition(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	v := stateValue(meta{pid: 1, epoch: 0, timeoutMs: 1000, state: stEmpty, startMs: -1})
+	v[2+8+2+4] = 9 // the state byte
+	if err := c.append(0, stateKey("weird"), v); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newTestCoordinator(t, store, mk, nil)
+	err := c2.LoadPartition(0, 0)
+	if err == nil || !strings.Contains(err.Error(), `"weird" has state 9`) {
+		t.Fatalf("load: %v", err)
 	}
 }

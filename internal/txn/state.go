@@ -122,6 +122,11 @@ func (c *Coordinator) replay(p int32) (map[string]meta, error) {
 				if v.Version > 1 {
 					return fmt.Errorf("transaction log value version %d of %q (0 and 1 are known)", v.Version, k.TransactionalID)
 				}
+				if v.State < stEmpty || v.State > stCompleteAbort {
+					// Dead and PrepareEpochFence are never written; anything
+					// else is not a state.
+					return fmt.Errorf("transaction log value of %q has state %d", k.TransactionalID, v.State)
+				}
 				m := meta{pid: v.ProducerID, epoch: v.ProducerEpoch, timeoutMs: v.TimeoutMillis, state: v.State,
 					startMs: v.StartTimestamp, updateMs: v.LastUpdateTimestamp}
 				for _, t := range v.Topics {
