@@ -163,6 +163,8 @@ objects; coordinator is the broker id of the group's coordinator.`,
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, dash(g.State), dash(g.ProtocolType))
 				}
 				tw.Flush()
+			} else if len(errs) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no groups match")
 			}
 			return reportErrs(cmd.ErrOrStderr(), errs)
 		},

@@ -272,6 +272,8 @@ func runTxnList(cmd *cobra.Command, o *txnListOptions) error {
 			fmt.Fprintf(tw, "%s\t%d\t%s\n", l.TransactionalID, l.ProducerID, l.State)
 		}
 		tw.Flush()
+	} else if len(errs) == 0 {
+		fmt.Fprintln(cmd.ErrOrStderr(), "no transactional ids match")
 	}
 	return reportErrs(cmd.ErrOrStderr(), errs)
 }
@@ -539,6 +541,8 @@ and current_txn_start_offset are null when unknown or none.`,
 						p.LastSequence, ts, p.CoordinatorEpoch, optInt(p.CurrentTxnStartOffset))
 				}
 				tw.Flush()
+			} else if len(errs) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no active producers")
 			}
 			return reportErrs(cmd.ErrOrStderr(), errs)
 		},

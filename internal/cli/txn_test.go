@@ -117,6 +117,10 @@ func TestTxnList(t *testing.T) {
 			t.Errorf("txn list %s:\n%s\nwant rows %q", strings.Join(tc.args, " "), out, tc.want)
 		}
 	}
+	// Nothing matching says so on stderr, keeping stdout empty for scripts.
+	if out, errOut, err := runCLI(t, "", "txn", "list", "-b", addr, "--min-duration", "1h"); err != nil || out != "" || errOut != "no transactional ids match\n" {
+		t.Errorf("empty txn list: stdout %q stderr %q err %v", out, errOut, err)
+	}
 
 	var got []txnListing
 	out := mustRun(t, "", "txn", "list", "-b", addr, "-o", "json")
