@@ -142,6 +142,10 @@ var brokerKeys = []keyDef{
 
 	// Listeners and sockets (SocketServerConfigs).
 	{Name: "listeners", Type: TypeString, Default: v("PLAINTEXT://127.0.0.1:9092"), Dynamic: true, Doc: "Comma-separated NAME://host:port listeners; an empty host binds all interfaces (samsa defaults to loopback)."},
+
+	// samsa's companion services in the same process (not Kafka keys).
+	{Name: "schema.registry.listeners", Type: TypeString, Default: v("http://127.0.0.1:8081"), Doc: "samsa: where `samsa server` serves the built-in Schema Registry (http://host:port); empty turns it off."},
+	{Name: "rest.proxy.listeners", Type: TypeString, Default: v("http://127.0.0.1:8082"), Doc: "samsa: where `samsa server` serves the built-in REST Proxy (http://host:port); empty turns it off."},
 	{Name: "advertised.listeners", Type: TypeString, Dynamic: true, Doc: "Listeners published to clients, if different from listeners."},
 	{Name: "listener.security.protocol.map", Type: TypeString, Default: v("SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT"), Dynamic: true, Doc: "Security protocol of each listener name, as NAME:PROTOCOL pairs."},
 	{Name: "control.plane.listener.name", Type: TypeString, Doc: "ZooKeeper mode only: listener for controller-to-broker traffic."},

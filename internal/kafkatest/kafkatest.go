@@ -224,7 +224,11 @@ func StartProcessPrefixed(t testing.TB, dir string, prefix, args []string, sets 
 		dir = t.TempDir()
 	}
 	p := &Process{Addr: FreePort(t), Dir: dir, t: t, Prefix: prefix}
-	p.args = append(append([]string{"server"}, args...), "--set", "log.dirs="+dir, "--set", "listeners=PLAINTEXT://"+p.Addr)
+	// The built-in Schema Registry and REST Proxy are off unless a test
+	// sets their listeners: their default ports are fixed and tests run in
+	// parallel.
+	p.args = append(append([]string{"server"}, args...), "--set", "log.dirs="+dir, "--set", "listeners=PLAINTEXT://"+p.Addr,
+		"--set", "schema.registry.listeners=", "--set", "rest.proxy.listeners=")
 	for _, s := range sets {
 		p.args = append(p.args, "--set", s)
 	}
