@@ -1,0 +1,78 @@
+// Package schemaregistry is a Confluent Schema Registry compatible service
+// (REST API v1) that keeps its state in the compacted Kafka topic _schemas,
+// the same topic and key/value layout Confluent uses, so a registry cluster
+// built from several samsa instances (or one pointed at Apache Kafka) agrees
+// on every id.
+//
+// # A client of the cluster
+//
+// The registry reaches the broker only through franz-go (kgo for reading and
+// writing _schemas, kadm for creating it). It runs inside `samsa server` or
+// alone as `samsa schema-registry`; both use New, Start, Handler and Close.
+//
+// # State and goroutines
+//
+// One reader goroutine (Registry.readLoop), started by Start and stopped by
+// Close, consumes partition 0 of _schemas from the log start offset and
+// applies every record, in log order, to the in-memory state (state.go):
+// subjects and their versions, schemas by id, the global and per-subject
+// compatibility level and mode. The state sits behind Registry.mu; the
+// reader is its only writer, HTTP handlers take read locks. After applying
+// the records of a fetch the reader publishes the next offset it expects
+// (Registry.applied) and wakes waiters.
+//
+// HTTP handlers never change the state themselves: a change is a record
+// produced to _schemas (acks=all, idempotent), and the handler waits until
+// the reader has applied the offset the broker gave that record before it
+// answers. A handler that writes first "catches up": it asks the broker for
+// the end offset of _schemas and waits until the reader has applied
+// everything below it, so it decides on the newest state any instance has
+// written. Reads are served from the local state (a cache, like Confluent's);
+// an instance that has just written has read its own write.
+//
+// # Records (Confluent's layout, JSON key and value)
+//
+//	SCHEMA  {"keytype":"SCHEMA","subject":s,"version":v,"magic":1}
+//	        → {"subject","version","id","schema","schemaType"?,"references"?,"deleted"}
+//	        a null value permanently deletes that version.
+//	CONFIG  {"keytype":"CONFIG","subject":s|null,"magic":0} → {"compatibilityLevel":L} | null
+//	MODE    {"keytype":"MODE","subject":s|null,"magic":0} → {"mode":M} | null
+//	NOOP    {"keytype":"NOOP","magic":0} (ignored)
+//
+// Other key types (DELETE_SUBJECT, CLEAR_SUBJECT, written by Confluent) are
+// read and ignored: soft deletes are written as SCHEMA records with
+// deleted=true, which carries the same information.
+//
+// # Unique ids with several instances: the topic decides
+//
+// Confluent elects a single writer through a consumer group. We let the log
+// order of _schemas decide instead, which needs no election, no forwarding
+// between instances and no extra protocol: every instance applies the same
+// records in the same order with the same deterministic rules, so they end
+// in the same state.
+//
+// A registration picks id = highest id seen + 1 (or reuses the id of an
+// identical schema) and version = highest version of the subject + 1, writes
+// one SCHEMA record and waits to apply it. The reader accepts a SCHEMA record
+// only if
+//
+//   - its subject/version is free, or already holds the same id (a soft
+//     delete or an undelete of that version), and
+//   - its id is free, or already names the very same schema (same type,
+//     text and references: an identical schema registered in a second subject).
+//
+// Otherwise the record lost a race to an earlier record in log order and is
+// ignored by every instance. The writer sees that its record was not
+// accepted and retries from the new state (a bounded number of times).
+//
+// Compaction keeps only the last record per key, so a losing record must
+// never be the last one for its key: the loser's next write is always to
+// the same key — either the winner's value again (when it lost the version)
+// or its retry at the same version with a new id (when it lost the id). A
+// registry that crashes between losing and that write may leave a losing
+// record that compaction later promotes; that needs two instances racing and
+// a crash in a window of one produce round trip.
+//
+// In IMPORT mode the caller chooses ids and versions; the same rules refuse an
+// id that already names a different schema (42205).
+package schemaregistry
