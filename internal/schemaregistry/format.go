@@ -42,12 +42,16 @@ func supportedTypes() []string {
 // jsonSyntax checks that text is JSON and returns it compacted; a syntax
 // error names its line and column.
 func jsonSyntax(text string) (string, error) {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(text)); err != nil {
+	var raw json.RawMessage
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
 		if se, ok := err.(*json.SyntaxError); ok {
 			line, col := position(text, se.Offset)
 			return "", fmt.Errorf("%v at line %d, column %d", se, line, col)
 		}
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
 		return "", err
 	}
 	return buf.String(), nil
