@@ -25,8 +25,8 @@ func init() { commands = append(commands, newSchemaRegistryCmd) }
 func newSchemaRegistryCmd() *cobra.Command {
 	var (
 		bootstrap, listen, topic, compat, logLevel, logFormat string
-		timeout                                              time.Duration
-		maxBody                                              int64
+		timeout                                               time.Duration
+		maxBody                                               int64
 	)
 	cmd := &cobra.Command{
 		Use:   "schema-registry",
