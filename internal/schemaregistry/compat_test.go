@@ -1,0 +1,99 @@
+package schemaregistry
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// compatCase is a schema history and a new schema, with the verdict the
+// reference gives at each level (levels missing from want are compatible).
+type compatCase struct {
+	name    string
+	typ     string
+	history []string
+	next    string
+	fails   []string // levels at which next is incompatible
+}
+
+var allLevels = []string{"NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}
+
+func rec(fields ...string) string {
+	return `{"type":"record","name":"R","fields":[` + strings.Join(fields, ",") + `]}`
+}
+
+var avroCases = []compatCase{
+	{name: "add field with default", history: []string{rec(`{"name":"a","type":"string"}`)},
+		next: rec(`{"name":"a","type":"string"}`, `{"name":"b","type":"int","default":0}`)},
+	{name: "add field without default", history: []string{rec(`{"name":"a","type":"string"}`)},
+		next:  rec(`{"name":"a","type":"string"}`, `{"name":"b","type":"int"}`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "remove field with default", history: []string{rec(`{"name":"a","type":"string"}`, `{"name":"b","type":"int","default":0}`)},
+		next: rec(`{"name":"a","type":"string"}`)},
+	{name: "remove field without default", history: []string{rec(`{"name":"a","type":"string"}`, `{"name":"b","type":"int"}`)},
+		next:  rec(`{"name":"a","type":"string"}`),
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "change type string to int", history: []string{rec(`{"name":"a","type":"string"}`)},
+		next:  rec(`{"name":"a","type":"int"}`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "promote int to long", history: []string{rec(`{"name":"a","type":"int"}`)},
+		next:  rec(`{"name":"a","type":"long"}`),
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "add enum symbol", history: []string{`{"type":"enum","name":"E","symbols":["A","B"]}`},
+		next:  `{"type":"enum","name":"E","symbols":["A","B","C"]}`,
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "remove enum symbol", history: []string{`{"type":"enum","name":"E","symbols":["A","B"]}`},
+		next:  `{"type":"enum","name":"E","symbols":["A"]}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "make field nullable union", history: []string{rec(`{"name":"a","type":"string"}`)},
+		next:  rec(`{"name":"a","type":["null","string"],"default":null}`),
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "rename record", history: []string{rec(`{"name":"a","type":"string"}`)},
+		next:  `{"type":"record","name":"S","fields":[{"name":"a","type":"string"}]}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	// Only the transitive levels look past the latest version: v1 had a
+	// string a, v2 dropped it, v3 brings a back as an int with a default.
+	{name: "transitive only", history: []string{rec(`{"name":"a","type":"string"}`), rec()},
+		next:  rec(`{"name":"a","type":"int","default":0}`),
+		fails: []string{"BACKWARD_TRANSITIVE", "FORWARD_TRANSITIVE", "FULL_TRANSITIVE"}},
+}
+
+func TestCompatibilityTable(t *testing.T) {
+	b := newBroker(t)
+	reg := startRegistry(t, b.Addr)
+	u := reg.URL
+	n := 0
+	for _, c := range avroCases {
+		for _, level := range allLevels {
+			t.Run(typeOf(c.typ)+"/"+c.name+"/"+level, func(t *testing.T) {
+				n++
+				subject := fmt.Sprintf("c%d", n)
+				put := func(l string) {
+					if st, _, raw := call(t, "PUT", u+"/config/"+subject, ctJSON, map[string]string{"compatibility": l}); st != 200 {
+						t.Fatalf("config: %d %s", st, raw)
+					}
+				}
+				put("NONE")
+				for _, h := range c.history {
+					if st, _, raw := call(t, "POST", u+"/subjects/"+subject+"/versions", ctJSON, map[string]any{"schema": h, "schemaType": c.typ}); st != 200 {
+						t.Fatalf("history: %d %s", st, raw)
+					}
+				}
+				put(level)
+				want := true
+				for _, f := range c.fails {
+					want = want && f != level
+				}
+				st, m, raw := call(t, "POST", u+"/compatibility/subjects/"+subject+"/versions?verbose=true", ctJSON, map[string]any{"schema": c.next, "schemaType": c.typ})
+				if st != 200 || m["is_compatible"] != want {
+					t.Fatalf("check: %d %s, want is_compatible %v", st, raw, want)
+				}
+				// Registration agrees with the check: 409 when incompatible.
+				st, m, raw = call(t, "POST", u+"/subjects/"+subject+"/versions", ctJSON, map[string]any{"schema": c.next, "schemaType": c.typ})
+				if want && st != 200 || !want && (st != 409 || m["error_code"] != 409.0) {
+					t.Fatalf("register: %d %s, want compatible %v", st, raw, want)
+				}
+			})
+		}
+	}
+}
