@@ -25,6 +25,8 @@ func TestBadInput(t *testing.T) {
 			map[string]any{"schema": "{\"type\":\n \"record\",, }"}, 422, 42201, "line 2, column"},
 		{"invalid avro: unknown type", "POST", "/subjects/s/versions", ctJSON,
 			map[string]any{"schema": `{"type":"record","name":"R","fields":[{"name":"a","type":"nope"}]}`}, 422, 42201, "nope"},
+		{"invalid JSON Schema", "POST", "/subjects/s/versions", ctJSON,
+			map[string]any{"schema": `{"type": 5}`, "schemaType": "JSON"}, 422, 42201, "JSON"},
 		{"unknown schema type", "POST", "/subjects/s/versions", ctJSON,
 			map[string]any{"schema": `"string"`, "schemaType": "XML"}, 422, 42201, "XML"},
 		{"empty schema", "POST", "/subjects/s/versions", ctJSON, map[string]any{"schema": ""}, 422, 42201, ""},

@@ -97,3 +97,42 @@ func TestCompatibilityTable(t *testing.T) {
 		}
 	}
 }
+
+func obj(closed bool, required []string, props ...string) string {
+	s := `{"type":"object","properties":{` + strings.Join(props, ",") + `}`
+	if closed {
+		s += `,"additionalProperties":false`
+	}
+	if len(required) > 0 {
+		s += `,"required":["` + strings.Join(required, `","`) + `"]`
+	}
+	return s + "}"
+}
+
+var jsonCases = []compatCase{
+	{name: "add optional property, open model", typ: "JSON", history: []string{obj(false, nil, `"a":{"type":"string"}`)},
+		next:  obj(false, nil, `"a":{"type":"string"}`, `"b":{"type":"integer"}`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "add optional property, closed model", typ: "JSON", history: []string{obj(true, nil, `"a":{"type":"string"}`)},
+		next:  obj(true, nil, `"a":{"type":"string"}`, `"b":{"type":"integer"}`),
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "remove property, open model", typ: "JSON", history: []string{obj(false, nil, `"a":{"type":"string"}`, `"b":{"type":"integer"}`)},
+		next:  obj(false, nil, `"a":{"type":"string"}`),
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "add required property", typ: "JSON", history: []string{obj(true, nil, `"a":{"type":"string"}`)},
+		next:  obj(true, []string{"b"}, `"a":{"type":"string"}`, `"b":{"type":"integer"}`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "change property type", typ: "JSON", history: []string{obj(false, nil, `"a":{"type":"string"}`)},
+		next:  obj(false, nil, `"a":{"type":"integer"}`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "widen integer to number", typ: "JSON", history: []string{obj(false, nil, `"a":{"type":"integer"}`)},
+		next:  obj(false, nil, `"a":{"type":"number"}`),
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "add enum value", typ: "JSON", history: []string{`{"enum":["A","B"]}`},
+		next:  `{"enum":["A","B","C"]}`,
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "identical but reformatted", typ: "JSON", history: []string{obj(false, nil, `"a":{"type":"string"}`)},
+		next: obj(false, nil, `"a": {"type": "string"}`)},
+}
+
+func init() { avroCases = append(avroCases, jsonCases...) }

@@ -26,6 +26,7 @@ type dep struct {
 
 var formats = map[string]format{
 	"AVRO": avroFormat{},
+	"JSON": jsonFormat{},
 }
 
 // supportedTypes lists the types for /schemas/types.
