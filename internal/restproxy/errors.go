@@ -68,8 +68,15 @@ func kafkaErr(what string, err error) *Error {
 	return errorf(http.StatusInternalServerError, codeKafka, "%s: %v", what, err)
 }
 
+// codeTopicExists is the v3 answer to creating a topic that exists; v3
+// keeps it, where every other code becomes the HTTP status.
+const codeTopicExists = 40002
+
 // v3Err makes e a v3 error: the error_code is the HTTP status.
 func v3Err(e *Error) *Error {
+	if e.Code == codeTopicExists {
+		return e
+	}
 	return &Error{Status: e.Status, Code: e.Status, Message: e.Message}
 }
 

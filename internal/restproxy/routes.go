@@ -32,4 +32,22 @@ func (p *Proxy) routes() {
 	m.HandleFunc("GET "+inst+"/records", p.v2(p.withInstance(p.records)))
 	m.HandleFunc("POST "+inst+"/offsets", p.v2(p.withInstance(p.commitOffsets)))
 	m.HandleFunc("GET "+inst+"/offsets", p.v2(p.withInstance(p.fetchOffsets)))
+
+	// v3
+	c := "/v3/clusters/{cluster}"
+	m.HandleFunc("GET /v3/clusters", p.v3(p.listClustersV3))
+	m.HandleFunc("GET "+c, p.v3(p.getClusterV3))
+	m.HandleFunc("GET "+c+"/brokers", p.v3(p.listBrokersV3))
+	m.HandleFunc("GET "+c+"/brokers/{broker}", p.v3(p.getBrokerV3))
+	m.HandleFunc("GET "+c+"/topics", p.v3(p.listTopicsV3))
+	m.HandleFunc("POST "+c+"/topics", p.v3(p.createTopicV3))
+	m.HandleFunc("GET "+c+"/topics/{topic}", p.v3(p.getTopicV3))
+	m.HandleFunc("DELETE "+c+"/topics/{topic}", p.v3(p.deleteTopicV3))
+	m.HandleFunc("GET "+c+"/topics/{topic}/partitions", p.v3(p.listPartitionsV3))
+	m.HandleFunc("GET "+c+"/topics/{topic}/partitions/{partition}", p.v3(p.getPartitionV3))
+	m.HandleFunc("GET "+c+"/topics/{topic}/configs", p.v3(p.listTopicConfigsV3))
+	m.HandleFunc("GET "+c+"/topics/{topic}/configs/{name}", p.v3(p.getTopicConfigV3))
+	m.HandleFunc("PUT "+c+"/topics/{topic}/configs/{name}", p.v3(p.updateTopicConfigV3))
+	m.HandleFunc("DELETE "+c+"/topics/{topic}/configs/{name}", p.v3(p.resetTopicConfigV3))
+	m.HandleFunc("POST "+c+"/topics/{topic}/configs:alter", p.v3(p.batchAlterTopicConfigsV3))
 }
