@@ -35,7 +35,7 @@ func newSchemaRegistryCmd() *cobra.Command {
 compacted topic _schemas of the cluster at --bootstrap-server, created if
 missing. Any number of instances may run against one cluster: each reads
 _schemas to the end before a write, and the order of _schemas decides ids,
-so all agree. Schema types: AVRO and JSON.
+so all agree. Schema types: AVRO, JSON and PROTOBUF, with references.
 
 Existing clients work unchanged: point their schema.registry.url at
 http://<--listen>.`,

@@ -27,6 +27,8 @@ func TestBadInput(t *testing.T) {
 			map[string]any{"schema": `{"type":"record","name":"R","fields":[{"name":"a","type":"nope"}]}`}, 422, 42201, "nope"},
 		{"invalid JSON Schema", "POST", "/subjects/s/versions", ctJSON,
 			map[string]any{"schema": `{"type": 5}`, "schemaType": "JSON"}, 422, 42201, "JSON"},
+		{"invalid Protobuf, with position", "POST", "/subjects/s/versions", ctJSON,
+			map[string]any{"schema": "syntax = \"proto3\";\nmessage M {\n  strin a = 1;\n}", "schemaType": "PROTOBUF"}, 422, 42201, ":3:"},
 		{"unknown schema type", "POST", "/subjects/s/versions", ctJSON,
 			map[string]any{"schema": `"string"`, "schemaType": "XML"}, 422, 42201, "XML"},
 		{"empty schema", "POST", "/subjects/s/versions", ctJSON, map[string]any{"schema": ""}, 422, 42201, ""},

@@ -136,3 +136,29 @@ var jsonCases = []compatCase{
 }
 
 func init() { avroCases = append(avroCases, jsonCases...) }
+
+func proto(fields string) string {
+	return "syntax = \"proto3\";\npackage p;\nmessage M {\n" + fields + "\n}\n"
+}
+
+var protoCases = []compatCase{
+	{name: "add field", typ: "PROTOBUF", history: []string{proto(`string a = 1;`)},
+		next: proto(`string a = 1; int32 b = 2;`)},
+	{name: "remove field", typ: "PROTOBUF", history: []string{proto(`string a = 1; int32 b = 2;`)},
+		next: proto(`string a = 1;`)},
+	{name: "field number reused with another type", typ: "PROTOBUF", history: []string{proto(`string a = 1; int32 b = 2;`)},
+		next:  proto(`string a = 1; double c = 2;`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "int32 to int64 (same wire type)", typ: "PROTOBUF", history: []string{proto(`int32 a = 1;`)},
+		next: proto(`int64 a = 1;`)},
+	{name: "rename field", typ: "PROTOBUF", history: []string{proto(`string a = 1;`)},
+		next: proto(`string renamed = 1;`)},
+	{name: "remove message", typ: "PROTOBUF", history: []string{proto(`string a = 1;`) + "message N { int32 x = 1; }\n"},
+		next:  proto(`string a = 1;`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "singular to repeated", typ: "PROTOBUF", history: []string{proto(`string a = 1;`)},
+		next:  proto(`repeated string a = 1;`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+}
+
+func init() { avroCases = append(avroCases, protoCases...) }

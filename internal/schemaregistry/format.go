@@ -25,8 +25,9 @@ type dep struct {
 }
 
 var formats = map[string]format{
-	"AVRO": avroFormat{},
-	"JSON": jsonFormat{},
+	"AVRO":     avroFormat{},
+	"JSON":     jsonFormat{},
+	"PROTOBUF": protobufFormat{},
 }
 
 // supportedTypes lists the types for /schemas/types.

@@ -1,0 +1,116 @@
+package schemaregistry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/bufbuild/protocompile"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// protobufFormat parses .proto text with bufbuild/protocompile (references
+// are the imported files, by their import path). The compatibility rules
+// are ours, after the reference's documented list: messages must not
+// disappear and a field number must keep a wire-compatible type and label.
+type protobufFormat struct{}
+
+const protoMain = "__subject__.proto"
+
+func (protobufFormat) parse(text string, deps []dep) (any, string, error) {
+	srcs := map[string]string{protoMain: text}
+	for _, d := range deps {
+		srcs[d.name] = d.text
+	}
+	c := protocompile.Compiler{
+		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+			Accessor: protocompile.SourceAccessorFromMap(srcs),
+		}),
+	}
+	files, err := c.Compile(context.Background(), protoMain)
+	if err != nil {
+		return nil, "", err
+	}
+	return files[0], strings.TrimSpace(text), nil
+}
+
+func (protobufFormat) incompatible(reader, writer any) []string {
+	r, w := reader.(protoreflect.FileDescriptor), writer.(protoreflect.FileDescriptor)
+	var out []string
+	add := func(kind, format string, a ...any) {
+		out = append(out, fmt.Sprintf("{errorType:'%s', description:'%s'}", kind, fmt.Sprintf(format, a...)))
+	}
+	if r.Package() != w.Package() {
+		add("PACKAGE_CHANGED", "package %s changed to %s", w.Package(), r.Package())
+	}
+	rm := map[protoreflect.FullName]protoreflect.MessageDescriptor{}
+	eachMessage(r.Messages(), func(m protoreflect.MessageDescriptor) { rm[m.FullName()] = m })
+	eachMessage(w.Messages(), func(wm protoreflect.MessageDescriptor) {
+		m, ok := rm[wm.FullName()]
+		if !ok {
+			add("MESSAGE_REMOVED", "message %s removed", wm.FullName())
+			return
+		}
+		wf := wm.Fields()
+		for i := range wf.Len() {
+			f := wf.Get(i)
+			g := m.Fields().ByNumber(f.Number())
+			if g == nil {
+				if f.Cardinality() == protoreflect.Required {
+					add("REQUIRED_FIELD_REMOVED", "required field %s (%d) removed", f.FullName(), f.Number())
+				}
+				continue
+			}
+			if k := protoKind(f); k != protoKind(g) {
+				add("FIELD_KIND_CHANGED", "field %d of %s changed from %s to %s", f.Number(), wm.FullName(), k, protoKind(g))
+			} else if (f.Message() != nil && f.Message().FullName() != g.Message().FullName()) ||
+				(f.Enum() != nil && f.Enum().FullName() != g.Enum().FullName()) {
+				add("FIELD_NAMED_TYPE_CHANGED", "field %d of %s changed type", f.Number(), wm.FullName())
+			}
+			if f.IsList() != g.IsList() || f.IsMap() != g.IsMap() {
+				add("FIELD_LABEL_CHANGED", "field %d of %s changed between singular, repeated and map", f.Number(), wm.FullName())
+			}
+			if (f.ContainingOneof() == nil) != (g.ContainingOneof() == nil) && g.ContainingOneof() != nil && g.ContainingOneof().Fields().Len() > 1 {
+				add("FIELD_MOVED_TO_ONEOF", "field %d of %s moved into a oneof with other fields", f.Number(), wm.FullName())
+			}
+		}
+		rf := m.Fields()
+		for i := range rf.Len() {
+			if g := rf.Get(i); g.Cardinality() == protoreflect.Required && wf.ByNumber(g.Number()) == nil {
+				add("REQUIRED_FIELD_ADDED", "required field %s (%d) added", g.FullName(), g.Number())
+			}
+		}
+	})
+	return out
+}
+
+// protoKind names a field's wire-compatible kind group: scalars that read
+// each other's encoding share a group, as the protobuf language guide lists.
+func protoKind(f protoreflect.FieldDescriptor) string {
+	switch f.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Uint32Kind, protoreflect.Int64Kind, protoreflect.Uint64Kind, protoreflect.BoolKind:
+		return "varint"
+	case protoreflect.Sint32Kind, protoreflect.Sint64Kind:
+		return "zigzag"
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind:
+		return "fixed32"
+	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind:
+		return "fixed64"
+	case protoreflect.StringKind, protoreflect.BytesKind:
+		return "bytes"
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return "message"
+	}
+	return f.Kind().String()
+}
+
+func eachMessage(ms protoreflect.MessageDescriptors, fn func(protoreflect.MessageDescriptor)) {
+	for i := range ms.Len() {
+		m := ms.Get(i)
+		if m.IsMapEntry() {
+			continue
+		}
+		fn(m)
+		eachMessage(m.Messages(), fn)
+	}
+}
