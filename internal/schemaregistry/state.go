@@ -167,7 +167,7 @@ func (s *state) removeVersion(subject string, version int) {
 		delete(s.subjects, subject)
 	}
 	// The id stays known while another version uses it.
-	if s.byID[v.ID] == v {
+	if first := s.byID[v.ID]; first != nil && first.Subject == subject && first.Version == version {
 		delete(s.byID, v.ID)
 		delete(s.ids, v.identity())
 		if other := s.anyWithID(v.ID); other != nil {
