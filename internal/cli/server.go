@@ -35,10 +35,13 @@ func newServerCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the samsa platform (broker and controller in one process)",
+		Short: "Run the samsa platform (broker, controller and schema registry in one process)",
 		Long: `Run samsa. With no flags it is a complete single-node platform: node.id 1,
-a Kafka listener on 127.0.0.1:9092 and all data in ./samsa-data (created on
-first start).
+a Kafka listener on 127.0.0.1:9092, the Schema Registry (Confluent's API) on
+http://127.0.0.1:8081, and all data in ./samsa-data (created on first start).
+The registry is a Kafka client of the broker with its state in _schemas;
+set schema.registry.listeners to move it, or to nothing to turn it off
+(a taken port turns it off with a warning; the broker still starts).
 
 Configuration uses Apache Kafka's broker property names, from a
 server.properties-style file (--config) and/or --set key=value flags; --set
@@ -52,6 +55,9 @@ are flushed and closed. A second signal exits at once.`,
 
   # another port and data folder
   samsa server --set listeners=PLAINTEXT://127.0.0.1:19092 --set log.dirs=./data
+
+  # no schema registry
+  samsa server --set schema.registry.listeners=
 
   # a Kafka-style properties file, with one override
   samsa server --config server.properties --set num.partitions=6`,
@@ -73,6 +79,9 @@ are flushed and closed. A second signal exits at once.`,
 			cfg, err := config.NewBroker(props)
 			if err != nil {
 				return usageError{fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))}
+			}
+			if err := checkCompanions(cfg); err != nil {
+				return usageError{fmt.Errorf("invalid configuration: %v", err)}
 			}
 			log, err := newLogger(logLevel, logFormat)
 			if err != nil {
@@ -161,9 +170,14 @@ func runServer(ctx context.Context, cfg *config.Broker, log *slog.Logger) error 
 		b.Close(context.Background())
 		return err
 	}
+	companions := startCompanions(ctx, cfg, b.Addr(""), log)
 	topics := b.Metadata().Image().TopicNames()
-	log.Info("samsa is ready", "cluster_id", b.ClusterID(), "kafka", b.Addr(""),
-		"data", strings.Join(dirs, ","), "topics", len(topics), "startup", time.Since(start).Round(time.Millisecond))
+	ready := []any{"cluster_id", b.ClusterID(), "kafka", b.Addr("")}
+	for _, c := range companions {
+		ready = append(ready, strings.ReplaceAll(c.name, " ", "_"), "http://"+c.addr)
+	}
+	log.Info("samsa is ready", append(ready, "data", strings.Join(dirs, ","), "topics", len(topics),
+		"startup", time.Since(start).Round(time.Millisecond))...)
 
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -184,6 +198,9 @@ func runServer(ctx context.Context, cfg *config.Broker, log *slog.Logger) error 
 		case <-closeCtx.Done():
 		}
 	}()
+	if err := stopCompanions(closeCtx, companions); err != nil {
+		log.Warn("stopping the companion services", "err", err)
+	}
 	if err := b.Close(closeCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -131,6 +131,10 @@ type Broker struct {
 	SuperUsers                             string   `config:"super.users"`
 	AllowEveryoneIfNoACLFound              bool     `config:"allow.everyone.if.no.acl.found"`
 
+	// samsa's companion services in `samsa server` (not Kafka keys).
+	SchemaRegistryListeners string `config:"schema.registry.listeners"`
+	RestProxyListeners      string `config:"rest.proxy.listeners"`
+
 	set       map[string]string // explicit settings, as given
 	originals map[string]string // set, plus broker.id/node.id filled from each other
 	values    map[string]*string
