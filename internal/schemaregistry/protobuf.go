@@ -2,11 +2,14 @@ package schemaregistry
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 
 	"github.com/bufbuild/protocompile"
+	gproto "google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // protobufFormat parses .proto text with bufbuild/protocompile (references
@@ -22,16 +25,55 @@ func (protobufFormat) parse(text string, deps []dep) (any, string, error) {
 	for _, d := range deps {
 		srcs[d.name] = d.text
 	}
-	c := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			Accessor: protocompile.SourceAccessorFromMap(srcs),
-		}),
+	compile := func(asDescriptor bool) (protoreflect.FileDescriptor, error) {
+		c := protocompile.Compiler{
+			Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+				src, ok := srcs[path]
+				if !ok {
+					return protocompile.SearchResult{}, fmt.Errorf("%s: file not found", path)
+				}
+				if asDescriptor || path != protoMain {
+					if fd := descriptorText(src); fd != nil {
+						fd.Name = gproto.String(path)
+						return protocompile.SearchResult{Proto: fd}, nil
+					}
+				}
+				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
+			})),
+		}
+		files, err := c.Compile(context.Background(), protoMain)
+		if err != nil {
+			return nil, err
+		}
+		return files[0], nil
 	}
-	files, err := c.Compile(context.Background(), protoMain)
+	fd, err := compile(false)
 	if err != nil {
-		return nil, "", err
+		// Like the reference, a schema that is not .proto text may be a
+		// base64-encoded FileDescriptorProto, which is what
+		// confluent-kafka-python's ProtobufSerializer registers.
+		if descriptorText(text) == nil {
+			return nil, "", err
+		}
+		if fd, err = compile(true); err != nil {
+			return nil, "", err
+		}
 	}
-	return files[0], strings.TrimSpace(text), nil
+	return fd, strings.TrimSpace(text), nil
+}
+
+// descriptorText decodes text as a base64 (standard encoding) serialized
+// FileDescriptorProto, or returns nil if it is not one.
+func descriptorText(text string) *descriptorpb.FileDescriptorProto {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	fd := &descriptorpb.FileDescriptorProto{}
+	if gproto.Unmarshal(b, fd) != nil {
+		return nil
+	}
+	return fd
 }
 
 func (protobufFormat) incompatible(reader, writer any) []string {
