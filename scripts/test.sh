@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs samsa's whole test suite on a machine that has Go. It first installs
 # what the cross-client tests drive (Debian packages kcat, python3-kafka and
-# python3-confluent-kafka) if they are missing, then vets and tests.
+# python3-confluent-kafka, with what its schema registry client needs) if they
+# are missing, then vets and tests.
 #
 #   ./scripts/test.sh            everything
 #   ./scripts/test.sh -run Kcat  extra arguments go to `go test` (and skip fuzzing)
@@ -17,6 +18,12 @@ done
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
 /usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || need+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || need+=(python3-confluent-kafka)
+# confluent_kafka.schema_registry: its client needs requests, its JSON and
+# Protobuf serializers jsonschema and protobuf. (The Avro serializer needs
+# fastavro, which Debian does not package.)
+for m in requests:python3-requests jsonschema:python3-jsonschema google.protobuf:python3-protobuf; do
+	/usr/bin/python3 -c "import ${m%%:*}" >/dev/null 2>&1 || need+=("${m#*:}")
+done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing test dependencies: ${need[*]}"
 	sudo=""
