@@ -548,7 +548,7 @@ version (default), version N, or with --version all every version the
 level compares with (all of them for the _TRANSITIVE levels). Type and
 references are given as for register.
 
-Prints "compatible", or "incompatible" with the registry's reasons, and
+Prints whether it is compatible and, when not, the registry's reasons; it
 exits with status 1 when the schema is incompatible (0 when compatible, 2
 for usage errors), so scripts and CI can gate on it. --format json prints
 {"subject","version","compatible","messages"} and uses the same exit codes.`,
