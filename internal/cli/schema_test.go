@@ -136,6 +136,11 @@ func TestSchemaCommands(t *testing.T) {
 	expect("Registered subject \"pperson-value\" version 1, id 6.\n", "register", "pperson-value", "--file", f("person.proto"),
 		"-r", "addr.proto=paddr-value:1")
 	expect("Registered subject \"s-value\" version 1, id 7.\n", "register", "s-value", "--file", f("order.txt"), "--type", "avro")
+	if out, _, err := runCLI(t, `{"type":"enum","name":"E","symbols":["A"]}`, "schema", "register", "e-value", "--file", "-", "--type", "AVRO", "-o", "json", "--registry", reg); err != nil || out != `{"subject":"e-value","version":1,"id":8,"existed":false}`+"\n" {
+		t.Errorf("register from stdin: %q %v", out, err)
+	}
+	expect("Soft-deleted subject \"e-value\" (version 1).\n", "delete", "e-value")
+	expect("Permanently deleted subject \"e-value\" (version 1).\n", "delete", "e-value", "--permanent")
 	if _, err := run("register", "x-value", "--file", f("person.json")); exitCode(err) != 1 || !strings.HasSuffix(err.Error(), "(42201)") {
 		t.Errorf("unresolved reference: %v", err)
 	}
@@ -214,6 +219,7 @@ func TestSchemaUsageErrors(t *testing.T) {
 		{"register", "x"},
 		{"register"},
 		{"register", "x", "--file", txt},
+		{"register", "x", "--file", "-"},
 		{"register", "x", "--file", a, "--type", "xml"},
 		{"register", "x", "--file", a, "--reference", "nameonly"},
 		{"register", "x", "--file", a, "--reference", "n=subject"},
