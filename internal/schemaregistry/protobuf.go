@@ -73,7 +73,41 @@ func descriptorText(text string) *descriptorpb.FileDescriptorProto {
 	if gproto.Unmarshal(b, fd) != nil {
 		return nil
 	}
+	// Descriptors embedded in generated code (protoc's) have no json_name;
+	// protocompile's linker wants the default one filled in, as protoc does
+	// for its plugins.
+	var fill func(ms []*descriptorpb.DescriptorProto, exts []*descriptorpb.FieldDescriptorProto)
+	fill = func(ms []*descriptorpb.DescriptorProto, exts []*descriptorpb.FieldDescriptorProto) {
+		for _, f := range exts {
+			if f.JsonName == nil {
+				f.JsonName = gproto.String(defaultJSONName(f.GetName()))
+			}
+		}
+		for _, m := range ms {
+			fill(m.NestedType, append(m.Field, m.Extension...))
+		}
+	}
+	fill(fd.MessageType, fd.Extension)
 	return fd
+}
+
+// defaultJSONName is protoc's JSON name of a field: underscores dropped and
+// the letter after each one upper-cased.
+func defaultJSONName(name string) string {
+	var b strings.Builder
+	up := false
+	for _, c := range name {
+		switch {
+		case c == '_':
+			up = true
+			continue
+		case up && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		up = false
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 func (protobufFormat) incompatible(reader, writer any) []string {

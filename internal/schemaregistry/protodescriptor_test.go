@@ -9,8 +9,10 @@ import (
 )
 
 // descriptorSchema is a proto3 file with one message Order {field: type =
-// 1}, as confluent-kafka-python's ProtobufSerializer registers it: the
-// FileDescriptorProto serialized and base64-encoded.
+// 1; string other_field = 2}, as confluent-kafka-python's
+// ProtobufSerializer registers it: the FileDescriptorProto serialized and
+// base64-encoded. Like the descriptors protoc embeds in generated code it
+// has no json_name.
 func descriptorSchema(t *testing.T, typ descriptorpb.FieldDescriptorProto_Type) string {
 	t.Helper()
 	fd := &descriptorpb.FileDescriptorProto{
@@ -20,8 +22,11 @@ func descriptorSchema(t *testing.T, typ descriptorpb.FieldDescriptorProto_Type) 
 		MessageType: []*descriptorpb.DescriptorProto{{
 			Name: gproto.String("Order"),
 			Field: []*descriptorpb.FieldDescriptorProto{{
-				Name: gproto.String("field"), JsonName: gproto.String("field"), Number: gproto.Int32(1),
+				Name: gproto.String("field"), Number: gproto.Int32(1),
 				Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), Type: typ.Enum(),
+			}, {
+				Name: gproto.String("other_field"), Number: gproto.Int32(2),
+				Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(),
 			}},
 		}},
 	}
@@ -50,7 +55,7 @@ func TestProtobufDescriptor(t *testing.T) {
 		t.Fatalf("lookup descriptor: %d %s", st, raw)
 	}
 	// The same message written as .proto text is compatible with it.
-	text := "syntax = \"proto3\";\npackage shop;\nmessage Order { string field = 1; int64 n = 2; }"
+	text := "syntax = \"proto3\";\npackage shop;\nmessage Order { string field = 1; string other_field = 2; int64 n = 3; }"
 	if st, m, raw := call(t, "POST", u+"/compatibility/subjects/orders-value/versions/latest", ctJSON,
 		map[string]any{"schema": text, "schemaType": "PROTOBUF"}); st != 200 || m["is_compatible"] != true {
 		t.Fatalf("text against descriptor: %d %s", st, raw)
