@@ -41,6 +41,10 @@ and consume over HTTP with the Confluent REST Proxy API:
       embedded formats binary and json (application/vnd.kafka.binary.v2+json,
       application/vnd.kafka.json.v2+json), consumer instances under
       /consumers/{group}, GET /brokers.
+  v3: /v3/clusters[/{id}], brokers, topics (list, create, get, delete),
+      partitions, topic configs (list, get, set, reset, :alter), and
+      POST /v3/clusters/{id}/topics/{t}/records (one JSON per record; a
+      chunked body streams one delivery report per line).
 
 Consumer instances live in this process and are closed after
 --consumer-instance-timeout without a request (consumer.instance.timeout.ms).

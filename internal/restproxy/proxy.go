@@ -138,7 +138,10 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errCT(r), httpErr(status, "%s", msg))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, p.cfg.MaxRequestBytes)
+	if _, pattern := p.mux.Handler(r); !strings.HasSuffix(pattern, "/records") || r.Method != http.MethodPost {
+		// v3 produce limits each record of its stream instead.
+		r.Body = http.MaxBytesReader(w, r.Body, p.cfg.MaxRequestBytes)
+	}
 	p.mux.ServeHTTP(w, r)
 }
 

@@ -50,4 +50,5 @@ func (p *Proxy) routes() {
 	m.HandleFunc("PUT "+c+"/topics/{topic}/configs/{name}", p.v3(p.updateTopicConfigV3))
 	m.HandleFunc("DELETE "+c+"/topics/{topic}/configs/{name}", p.v3(p.resetTopicConfigV3))
 	m.HandleFunc("POST "+c+"/topics/{topic}/configs:alter", p.v3(p.batchAlterTopicConfigsV3))
+	m.HandleFunc("POST "+c+"/topics/{topic}/records", p.produceRecordsV3)
 }
