@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/restproxy"
 	"github.com/samsa-io/samsa/internal/schemaregistry"
 )
 
@@ -35,6 +36,16 @@ type companionSpec struct {
 var companionSpecs = []companionSpec{
 	{name: "schema registry", key: "schema.registry.listeners", start: startSchemaRegistry,
 		listeners: func(c *config.Broker) string { return c.SchemaRegistryListeners }},
+	{name: "REST proxy", key: "rest.proxy.listeners", start: startRestProxy,
+		listeners: func(c *config.Broker) string { return c.RestProxyListeners }},
+}
+
+func startRestProxy(_ context.Context, bootstrap string, log *slog.Logger) (http.Handler, func() error, error) {
+	p, err := restproxy.New(restproxy.Config{BootstrapServers: []string{bootstrap}}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.Handler(), p.Close, nil
 }
 
 func startSchemaRegistry(ctx context.Context, bootstrap string, log *slog.Logger) (http.Handler, func() error, error) {

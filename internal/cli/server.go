@@ -35,13 +35,15 @@ func newServerCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the samsa platform (broker, controller and schema registry in one process)",
+		Short: "Run the samsa platform (broker, controller, schema registry and REST proxy in one process)",
 		Long: `Run samsa. With no flags it is a complete single-node platform: node.id 1,
 a Kafka listener on 127.0.0.1:9092, the Schema Registry (Confluent's API) on
-http://127.0.0.1:8081, and all data in ./samsa-data (created on first start).
-The registry is a Kafka client of the broker with its state in _schemas;
-set schema.registry.listeners to move it, or to nothing to turn it off
-(a taken port turns it off with a warning; the broker still starts).
+http://127.0.0.1:8081, the REST Proxy (Confluent's v2 and v3) on
+http://127.0.0.1:8082, and all data in ./samsa-data (created on first start).
+Registry and proxy are Kafka clients of the broker (the registry keeps its
+state in _schemas); set schema.registry.listeners or rest.proxy.listeners
+to move one, or to nothing to turn it off (a taken port turns it off with a
+warning; the broker still starts).
 
 Configuration uses Apache Kafka's broker property names, from a
 server.properties-style file (--config) and/or --set key=value flags; --set
@@ -56,8 +58,8 @@ are flushed and closed. A second signal exits at once.`,
   # another port and data folder
   samsa server --set listeners=PLAINTEXT://127.0.0.1:19092 --set log.dirs=./data
 
-  # no schema registry
-  samsa server --set schema.registry.listeners=
+  # no schema registry and no REST proxy
+  samsa server --set schema.registry.listeners= --set rest.proxy.listeners=
 
   # a Kafka-style properties file, with one override
   samsa server --config server.properties --set num.partitions=6`,
@@ -174,7 +176,7 @@ func runServer(ctx context.Context, cfg *config.Broker, log *slog.Logger) error 
 	topics := b.Metadata().Image().TopicNames()
 	ready := []any{"cluster_id", b.ClusterID(), "kafka", b.Addr("")}
 	for _, c := range companions {
-		ready = append(ready, strings.ReplaceAll(c.name, " ", "_"), "http://"+c.addr)
+		ready = append(ready, strings.ToLower(strings.ReplaceAll(c.name, " ", "_")), "http://"+c.addr)
 	}
 	log.Info("samsa is ready", append(ready, "data", strings.Join(dirs, ","), "topics", len(topics),
 		"startup", time.Since(start).Round(time.Millisecond))...)

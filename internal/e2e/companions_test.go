@@ -2,22 +2,27 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/samsa-io/samsa/internal/kafkatest"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
 
-// TestServerSchemaRegistry: `samsa server` serves the Schema Registry on
-// schema.registry.listeners next to the broker; registrations survive a
-// SIGKILL and restart (they live in _schemas); a taken port leaves the
-// broker running with a warning naming the key to change.
-func TestServerSchemaRegistry(t *testing.T) {
-	srAddr := kafkatest.FreePort(t)
-	p := kafkatest.StartProcess(t, "", "schema.registry.listeners=http://"+srAddr)
+// TestServerCompanions: `samsa server` serves the Schema Registry and the
+// REST Proxy next to the broker; registrations survive a SIGKILL and
+// restart (they live in _schemas); a record produced over REST is in the
+// broker; a taken port leaves the broker running with a warning naming the
+// key to change.
+func TestServerCompanions(t *testing.T) {
+	srAddr, rpAddr := kafkatest.FreePort(t), kafkatest.FreePort(t)
+	p := kafkatest.StartProcess(t, "", "schema.registry.listeners=http://"+srAddr, "rest.proxy.listeners=http://"+rpAddr)
 	cl, err := sr.NewClient(sr.URLs("http://" + srAddr))
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +37,27 @@ func TestServerSchemaRegistry(t *testing.T) {
 	if ss.ID != 1 || ss.Version != 1 || ss.Subject != "orders-value" {
 		t.Fatalf("registered %+v", ss)
 	}
-	if !strings.Contains(p.ServerLog(), `schema_registry=http://`+srAddr) {
-		t.Fatalf("the ready line does not name the registry:\n%s", p.ServerLog())
+	if !strings.Contains(p.ServerLog(), `schema_registry=http://`+srAddr+` rest_proxy=http://`+rpAddr) {
+		t.Fatalf("the ready line does not name the registry and the proxy:\n%s", p.ServerLog())
+	}
+	adm := kafkatest.NewClient(t, p.Addr)
+	if _, err := kadm.NewClient(adm).CreateTopic(ctx, 1, 1, nil, "rest-in"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+rpAddr+"/topics/rest-in", "application/vnd.kafka.json.v2+json",
+		strings.NewReader(`{"records":[{"key":"k1","value":{"n":1}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"offsets":[{"partition":0,"offset":0,"error_code":null,"error":null}]`) {
+		t.Fatalf("REST produce: %d %s", resp.StatusCode, body)
+	}
+	cons := kafkatest.NewClient(t, p.Addr, kgo.ConsumeTopics("rest-in"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	fs := cons.PollFetches(ctx)
+	if recs := fs.Records(); len(recs) != 1 || string(recs[0].Key) != `"k1"` || string(recs[0].Value) != `{"n":1}` {
+		t.Fatalf("the REST-produced record: %v %v", recs, fs.Errors())
 	}
 
 	p.Restart() // SIGKILL, then the same data dir and flags
@@ -56,8 +80,7 @@ func TestServerSchemaRegistry(t *testing.T) {
 	if out := q.ServerLog(); !strings.Contains(out, "the schema registry is off") || !strings.Contains(out, "schema.registry.listeners") {
 		t.Fatalf("no warning about the taken port:\n%s", out)
 	}
-	adm := kafkatest.NewClient(t, q.Addr)
-	if err := adm.Ping(ctx); err != nil {
+	if err := kafkatest.NewClient(t, q.Addr).Ping(ctx); err != nil {
 		t.Fatalf("broker with its registry off: %v", err)
 	}
 }
