@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,8 @@ type consumeOptions struct {
 	group         string
 	isolation     string
 	readCommitted bool // deprecated spelling of --isolation read_committed
+	serde         serdeFlags
+	deser         *deserializer
 }
 
 func newConsumeCmd() *cobra.Command {
@@ -77,14 +80,24 @@ kafka-console-consumer.sh's spelling, --isolation-level, works too.
 timestamp is in milliseconds since the Unix epoch. A null key or value is
 null. A key, value or header value that is not valid UTF-8 is base64
 (standard, padded) and flagged by "key_encoding":"base64",
-"value_encoding":"base64" or, in the header, "value_encoding":"base64".`,
+"value_encoding":"base64" or, in the header, "value_encoding":"base64".
+
+--value-format avro, json-schema or protobuf (and --key-format) decode
+records in the Schema Registry's wire format by the schema id each one
+carries, fetched from --registry once per id, and print them as JSON (Avro
+in Avro's JSON encoding, Protobuf in its JSON mapping); with --format json
+the decoded key and value are embedded as JSON, not as strings. Like
+kafka-avro-console-consumer, a record that is not in the wire format or
+names an unknown schema stops consume with exit status 1 and a message
+giving its partition and offset; the records before it are printed.`,
 		Example: `  samsa consume orders                              # new records, until Ctrl-C
   samsa consume orders --from-beginning --count 10
   samsa consume orders --offset -5 --partition 0     # last 5 records of partition 0
   samsa consume orders --from-timestamp 2024-05-01T00:00:00Z -o json | jq .value
   samsa consume orders --from-beginning --idle-exit 2s --print-key
   samsa consume orders --group audit                 # resume where group audit stopped
-  samsa consume payments --isolation read_committed  # skip open and aborted transactions`,
+  samsa consume payments --isolation read_committed  # skip open and aborted transactions
+  samsa consume orders --from-beginning --value-format avro`,
 		Args: argsBetween(1, 1, "topic name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConsume(cmd, args[0], &o)
@@ -107,6 +120,7 @@ null. A key, value or header value that is not valid UTF-8 is base64
 	fs.BoolVar(&o.readCommitted, "read-committed", false, "same as --isolation read_committed")
 	_ = fs.MarkHidden("isolation-level")
 	_ = fs.MarkDeprecated("read-committed", "use --isolation read_committed")
+	o.serde.register(fs, false)
 	o.cf.register(fs)
 	return cmd
 }
@@ -223,6 +237,9 @@ func runConsume(cmd *cobra.Command, topic string, o *consumeOptions) error {
 			return usagef("--partition must be 0 or more, got %d", p)
 		}
 	}
+	if o.deser, err = o.serde.deserializer(o.cf.timeout); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -288,8 +305,13 @@ loop:
 		n := 0
 		var werr error
 		fetches.EachRecord(func(r *kgo.Record) {
-			if werr != nil {
+			if werr != nil || runErr != nil {
 				return
+			}
+			if o.deser != nil {
+				if runErr = o.deser.decodeRecord(ctx, r); runErr != nil {
+					return
+				}
 			}
 			werr = o.writeRecord(out, r)
 			if werr == nil {
@@ -372,6 +394,9 @@ func (o *consumeOptions) writeRecord(w io.Writer, r *kgo.Record) error {
 			jh.Value, jh.ValueEncoding = jsonBytes(h.Value)
 			jr.Headers = append(jr.Headers, jh)
 		}
+		if o.deser != nil {
+			return writeJSON(w, embedDecoded(jr, r, o.deser))
+		}
 		return writeJSON(w, jr)
 	}
 	if o.printKey {
@@ -387,4 +412,35 @@ func (o *consumeOptions) writeRecord(w io.Writer, r *kgo.Record) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// jsonDecodedRecord is a jsonRecord whose key and value are embedded JSON:
+// what --key-format and --value-format decoded, else the JSON string (or
+// null) jsonRecord has.
+type jsonDecodedRecord struct {
+	Topic         string          `json:"topic"`
+	Partition     int32           `json:"partition"`
+	Offset        int64           `json:"offset"`
+	Timestamp     int64           `json:"timestamp"`
+	Key           json.RawMessage `json:"key"`
+	KeyEncoding   string          `json:"key_encoding,omitempty"`
+	Value         json.RawMessage `json:"value"`
+	ValueEncoding string          `json:"value_encoding,omitempty"`
+	Headers       []jsonHeader    `json:"headers"`
+}
+
+func embedDecoded(jr jsonRecord, r *kgo.Record, d *deserializer) jsonDecodedRecord {
+	field := func(b []byte, s *string, decoded bool) json.RawMessage {
+		if decoded || b == nil {
+			return b // nil is null
+		}
+		raw, _ := json.Marshal(s)
+		return raw
+	}
+	return jsonDecodedRecord{
+		Topic: jr.Topic, Partition: jr.Partition, Offset: jr.Offset, Timestamp: jr.Timestamp,
+		Key: field(r.Key, jr.Key, d.key != formatString), KeyEncoding: jr.KeyEncoding,
+		Value: field(r.Value, jr.Value, d.value != formatString), ValueEncoding: jr.ValueEncoding,
+		Headers: jr.Headers,
+	}
 }

@@ -39,6 +39,7 @@ type produceOptions struct {
 	idempotent  bool
 	linger      time.Duration
 	maxLine     int
+	serde       serdeFlags
 }
 
 func newProduceCmd() *cobra.Command {
@@ -56,11 +57,24 @@ unkeyed records are spread in sticky batches; --partition overrides both.
 
 At the end a summary (records, bytes, time) goes to stderr, and each failed
 record is reported there with its line number. The exit status is 1 if any
-record failed.`,
+record failed.
+
+--value-format avro, json-schema or protobuf reads each line (each value,
+with --key-separator) as one JSON document, checks it against a schema and
+writes it in the Schema Registry's wire format, as
+kafka-avro-console-producer does. The schema is --value-schema FILE, looked
+up under the subject TOPIC-value and registered there if it is not yet, or
+--value-schema-id N; --key-format, --key-schema and --key-schema-id do the
+same for keys (a line without the separator has a null key). Avro input is
+Avro's JSON encoding: a union value is null or {"type": value}. A line that
+is not JSON or does not match the schema stops produce with exit status 1:
+nothing is produced for it or after it, the lines before it are sent.`,
 		Example: `  echo hello | samsa produce orders
   printf 'k1:v1\nk2:v2\n' | samsa produce orders --key-separator :
   samsa produce orders --file events.txt --compression zstd --header source=import
-  samsa produce orders --partition 0 --acks 1 < lines.txt`,
+  samsa produce orders --partition 0 --acks 1 < lines.txt
+  samsa produce orders --value-format avro --value-schema order.avsc < orders.jsonl
+  samsa produce orders -K '|' --key-format avro --key-schema-id 3 --value-format json-schema --value-schema-id 4`,
 		Args: argsBetween(1, 1, "topic name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProduce(cmd, args[0], &o)
@@ -76,6 +90,7 @@ record failed.`,
 	fs.BoolVar(&o.idempotent, "idempotent", true, "idempotent producer (no duplicates on retry); needs --acks all, off otherwise")
 	fs.DurationVar(&o.linger, "linger", 10*time.Millisecond, "how long to wait to fill a batch before sending it")
 	fs.IntVar(&o.maxLine, "max-line-bytes", 16<<20, "longest input line accepted")
+	o.serde.register(fs, true)
 	o.cf.register(fs)
 	return cmd
 }
@@ -151,6 +166,13 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOptions) error {
 	if int(o.partition) >= nparts {
 		return fmt.Errorf("topic %q has %d partition%s; there is no partition %d", topic, nparts, plural(nparts), o.partition)
 	}
+	if o.serde.key.format != formatString && o.keySep == "" {
+		return usagef("--key-format %s needs --key-separator to find the key in each line", o.serde.key.format)
+	}
+	keySer, valueSer, err := o.serde.serializers(ctx, topic, o.cf.timeout)
+	if err != nil {
+		return err
+	}
 
 	var (
 		stderr             = cmd.ErrOrStderr()
@@ -193,22 +215,26 @@ func runProduce(cmd *cobra.Command, topic string, o *produceOptions) error {
 		if err == io.EOF {
 			break
 		}
+		lines++
 		if err != nil {
 			readErr = err
 			break
 		}
-		lines++
 		r := &kgo.Record{Value: line, Partition: partition, Headers: headers}
 		if len(sep) > 0 {
 			if k, v, ok := bytes.Cut(line, sep); ok {
 				r.Key, r.Value = k, v
 			}
 		}
+		if err := encodeRecord(keySer, valueSer, r); err != nil {
+			readErr = err
+			break
+		}
 		r.Context = context.WithValue(ctx, lineKey{}, lines)
 		cl.Produce(ctx, r, promise)
 	}
 	if readErr != nil {
-		readErr = fmt.Errorf("line %d: %w", lines+1, readErr)
+		readErr = fmt.Errorf("line %d: %w", lines, readErr)
 	}
 	flushErr := cl.Flush(ctx)
 

@@ -20,6 +20,14 @@ import (
 // URL.
 func startTestRegistry(t *testing.T) string {
 	t.Helper()
+	_, url := startTestBrokerRegistry(t)
+	return url
+}
+
+// startTestBrokerRegistry is startTestRegistry that also returns the
+// broker's address.
+func startTestBrokerRegistry(t *testing.T) (addr, url string) {
+	t.Helper()
 	b := kafkatest.Start(t, "num.partitions=1")
 	r, err := schemaregistry.New(schemaregistry.Config{Seeds: []string{b.Addr}, Timeout: 10 * time.Second}, nil)
 	if err != nil {
@@ -35,7 +43,7 @@ func startTestRegistry(t *testing.T) string {
 	srv := &http.Server{Handler: r.Handler()}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close(); r.Close() })
-	return "http://" + ln.Addr().String()
+	return b.Addr, "http://" + ln.Addr().String()
 }
 
 // exitCode is the status Main would exit with for err.

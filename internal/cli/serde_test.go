@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+)
+
+// rawRecords reads every record of partition 0 of topic.
+func rawRecords(t *testing.T, addr, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	for len(recs) < n {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("fetch %s: %v (have %d of %d records)", topic, err, len(recs), n)
+		}
+		recs = append(recs, fs.Records()...)
+	}
+	return recs
+}
+
+// checkHeader checks that b is in wire format with schema id id.
+func checkHeader(t *testing.T, what string, b []byte, id int) {
+	t.Helper()
+	if len(b) < 5 || b[0] != 0 || int(binary.BigEndian.Uint32(b[1:5])) != id {
+		t.Errorf("%s %x: want magic byte 0 and schema id %d", what, b, id)
+	}
+}
+
+// subjectID is the id of the latest version of subject.
+func subjectID(t *testing.T, reg, subject string) int {
+	t.Helper()
+	cl, err := sr.NewClient(sr.URLs(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cl.SchemaByVersion(context.Background(), subject, -1)
+	if err != nil {
+		t.Fatalf("subject %s: %v", subject, err)
+	}
+	return s.ID
+}
+
+func TestSerdeAvro(t *testing.T) {
+	addr, reg := startTestBrokerRegistry(t)
+	dir := writeFiles(t, map[string]string{
+		"order.avsc": `{"type":"record","name":"Order","namespace":"shop","fields":[
+			{"name":"id","type":"long"},
+			{"name":"item","type":"string"},
+			{"name":"price","type":"double"},
+			{"name":"note","type":["null","string"],"default":null},
+			{"name":"tags","type":{"type":"array","items":"string"}},
+			{"name":"status","type":{"type":"enum","name":"Status","symbols":["NEW","PAID"]}},
+			{"name":"extra","type":["null","int",{"type":"map","values":"long"}]},
+			{"name":"raw","type":"bytes"},
+			{"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}}]}`,
+		"key.avsc": `"string"`,
+	})
+	for _, topic := range []string{"orders", "keyed", "byid", "bad"} {
+		mustRun(t, "", "topic", "create", topic, "-b", addr)
+	}
+	lines := []string{
+		`{"id":1,"item":"pen","price":1.5,"note":null,"tags":[],"status":"NEW","extra":null,"raw":"","ts":1700000000000}`,
+		`{"id":2,"item":"ink \"blue\" <&>","price":20,"note":{"string":"gift"},"tags":["a","b"],"status":"PAID","extra":{"int":7},"raw":"\u0000ÿ","ts":0}`,
+		`{"id":-3,"item":"","price":-0.25,"note":null,"tags":["x"],"status":"NEW","extra":{"map":{"a":1,"b":-2}},"raw":"abc","ts":1}`,
+	}
+	input := strings.Join(lines, "\n") + "\n"
+	avro := func(topic string, extra ...string) []string {
+		return append([]string{"--registry", reg, "-b", addr, topic}, extra...)
+	}
+	mustRun(t, input, append([]string{"produce"}, avro("orders", "--value-format", "avro", "--value-schema", dir+"/order.avsc")...)...)
+	id := subjectID(t, reg, "orders-value")
+	recs := rawRecords(t, addr, "orders", 3)
+	for i, r := range recs {
+		checkHeader(t, "value "+strconv.Itoa(i), r.Value, id)
+	}
+	// Consumed back: the same JSON, line for line. The 20 comes back as
+	// 20 (a double is written the shortest way that reads back the same).
+	out := mustRun(t, "", append([]string{"consume"}, avro("orders", "--from-beginning", "-c", "3", "--value-format", "avro")...)...)
+	if want := input; out != want {
+		t.Errorf("consumed\n%s\nwant\n%s", out, want)
+	}
+	// A field with a default may be left out.
+	mustRun(t, `{"id":4,"item":"cup","price":2,"tags":[],"status":"NEW","extra":null,"raw":"","ts":5}`+"\n",
+		append([]string{"produce"}, avro("orders", "--value-format", "avro", "--value-schema", dir+"/order.avsc")...)...)
+	out = mustRun(t, "", append([]string{"consume"}, avro("orders", "--offset", "3", "-c", "1", "--value-format", "avro")...)...)
+	if want := `{"id":4,"item":"cup","price":2,"note":null,"tags":[],"status":"NEW","extra":null,"raw":"","ts":5}` + "\n"; out != want {
+		t.Errorf("default: consumed %q, want %q", out, want)
+	}
+	if again := subjectID(t, reg, "orders-value"); again != id {
+		t.Errorf("the same schema file registered again: id %d, was %d", again, id)
+	}
+
+	// Key and value together; --value-schema-id with the existing id.
+	mustRun(t, "\"k1\"|"+lines[0]+"\n\"k2\"|"+lines[1]+"\n",
+		append([]string{"produce"}, avro("keyed", "-K", "|", "--key-format", "avro", "--key-schema", dir+"/key.avsc",
+			"--value-format", "avro", "--value-schema-id", strconv.Itoa(id))...)...)
+	keyID := subjectID(t, reg, "keyed-key")
+	recs = rawRecords(t, addr, "keyed", 2)
+	for i, r := range recs {
+		checkHeader(t, "key "+strconv.Itoa(i), r.Key, keyID)
+		checkHeader(t, "value "+strconv.Itoa(i), r.Value, id)
+	}
+	out = mustRun(t, "", append([]string{"consume"}, avro("keyed", "--from-beginning", "-c", "2", "--print-key", "--key-separator", "|",
+		"--key-format", "avro", "--value-format", "avro")...)...)
+	if want := "\"k1\"|" + lines[0] + "\n\"k2\"|" + lines[1] + "\n"; out != want {
+		t.Errorf("keyed: consumed\n%s\nwant\n%s", out, want)
+	}
+	// --format json embeds the decoded key and value.
+	out = mustRun(t, "", append([]string{"consume"}, avro("keyed", "--from-beginning", "-c", "1", "-o", "json",
+		"--key-format", "avro", "--value-format", "avro")...)...)
+	var jr struct {
+		Key   string          `json:"key"`
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(out), &jr); err != nil || jr.Key != "k1" || string(jr.Value) != lines[0] {
+		t.Errorf("json output %s: %v", out, err)
+	}
+	// The key decoded, the value left as it is: string format.
+	out = mustRun(t, "", append([]string{"consume"}, avro("keyed", "--from-beginning", "-c", "1", "-o", "json", "--key-format", "avro")...)...)
+	if !strings.Contains(out, `"key":"k1"`) || !strings.Contains(out, `"value_encoding":"base64"`) {
+		t.Errorf("key only: %s", out)
+	}
+
+	// A line that does not match: exit 1, a one-line message naming the
+	// line and the problem; the lines before it are sent, nothing after.
+	for _, tc := range []struct{ line, msg string }{
+		{`{"id":"x"}`, `line 2: value: at .id: want an long, got a string`},
+		{`{"id":1,"item":"a","price":1,"note":"plain","tags":[],"status":"NEW","extra":null,"raw":"","ts":0}`,
+			`line 2: value: at .note: a union value is null or an object with one member naming its type (one of null, string), got a string`},
+		{`{"id":1,"item":"a","price":1,"tags":[],"status":"LOST","extra":null,"raw":"","ts":0}`,
+			`line 2: value: at .status: "LOST" is not a symbol of enum shop.Status (NEW, PAID)`},
+		{`{"id":1}`, `line 2: value: missing field "item" (it has no default)`},
+		{`{"id":1,"item":"a","price":1,"tags":[],"status":"NEW","extra":null,"raw":"","ts":0,"more":1}`,
+			`line 2: value: unknown field "more" (record shop.Order has no such field)`},
+		{`not json`, `line 2: value: not JSON: invalid character 'o' in literal null (expecting 'u')`},
+	} {
+		_, stderr, err := runCLI(t, lines[0]+"\n"+tc.line+"\n"+lines[1]+"\n",
+			append([]string{"produce"}, avro("bad", "--value-format", "avro", "--value-schema-id", strconv.Itoa(id))...)...)
+		if exitCode(err) != 1 || err.Error() != tc.msg {
+			t.Errorf("%s: err %v, want %q", tc.line, err, tc.msg)
+		}
+		if !strings.Contains(stderr, "produced 1 record ") {
+			t.Errorf("%s: stderr %q, want 1 record produced", tc.line, stderr)
+		}
+	}
+	out = mustRun(t, "", append([]string{"consume"}, avro("bad", "--from-beginning", "--idle-exit", "1s", "--value-format", "avro")...)...)
+	if want := strings.Repeat(lines[0]+"\n", 6); out != want {
+		t.Errorf("bad: consumed\n%s\nwant\n%s", out, want)
+	}
+
+	// Flag errors.
+	for _, args := range [][]string{
+		{"--value-format", "xml", "--value-schema-id", "1"},
+		{"--value-format", "avro"},
+		{"--value-schema-id", "1"},
+		{"--value-format", "avro", "--value-schema-id", "1", "--value-schema", "x.avsc"},
+		{"--key-format", "avro", "--key-schema-id", "1"}, // no --key-separator
+	} {
+		_, _, err := runCLI(t, "{}\n", append([]string{"produce"}, avro("bad", args...)...)...)
+		if exitCode(err) != 2 {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	_, _, err := runCLI(t, "{}\n", append([]string{"produce"}, avro("bad", "--value-format", "avro", "--value-schema-id", "999")...)...)
+	if err == nil || !strings.Contains(err.Error(), "--value-schema-id 999: ") {
+		t.Errorf("unknown id: %v", err)
+	}
+}
+
+// Consume fails, as kafka-avro-console-consumer does, at a record that is
+// not in the wire format or names an unknown schema.
+func TestSerdeConsumeBadRecords(t *testing.T) {
+	addr, reg := startTestBrokerRegistry(t)
+	dir := writeFiles(t, map[string]string{"v.avsc": `"int"`})
+	mustRun(t, "", "topic", "create", "mixed", "-b", addr)
+	mustRun(t, "7\n", "produce", "mixed", "-b", addr, "--registry", reg, "--value-format", "avro", "--value-schema", dir+"/v.avsc")
+	mustRun(t, "plain text\n", "produce", "mixed", "-b", addr)
+	mustRun(t, "\x00\x00\x00\x03\x39\x02\n", "produce", "mixed", "-b", addr) // id 0x339
+	for _, tc := range []struct {
+		offset, out, msg string
+	}{
+		{"0", "7\n", "partition 0 offset 1: value: not in the schema registry wire format (first byte 0x70, not the magic byte 0)"},
+		{"2", "", "partition 0 offset 2: value: schema id 825: Schema 825 not found (40403)"},
+	} {
+		out, _, err := runCLI(t, "", "consume", "mixed", "-b", addr, "--registry", reg, "--offset", tc.offset, "--idle-exit", "1s", "--value-format", "avro")
+		if out != tc.out || exitCode(err) != 1 || err.Error() != tc.msg {
+			t.Errorf("offset %s: out %q, err %v; want %q, %q", tc.offset, out, err, tc.out, tc.msg)
+		}
+	}
+}
