@@ -23,6 +23,13 @@ package broker
 // INVALID_TOPIC_EXCEPTION unless the client id is "__admin_client", as in
 // Kafka.
 //
+// Beyond Kafka: a topic with confluent.value.schema.validation=true (or
+// confluent.key.schema.validation=true, Confluent Server's names) refuses
+// a batch with any record whose value (key) lacks a registered Schema
+// Registry id, with INVALID_RECORD and per-record errors; the ids come from
+// the local _schemas partition, never from the registry over HTTP
+// (schema_ids.go).
+//
 // Transactional batches (KIP-98, v3+) need the request's transactional id,
 // or every partition is TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka's
 // handleProduceRequest. With transaction.partition.verification.enable
@@ -89,13 +96,18 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 			var err error
 			if internalTopic(rt.Topic) && h.ClientID != adminClientID {
 				err = fmt.Errorf("%w: Cannot append to internal topic %s", kerr.InvalidTopicException, rt.Topic)
-			} else if vh, ok := needsVerification(b, req, rp.Records); ok {
-				err = b.verifiedAppend(*req.TransactionID, vh, rt.Topic, rp.Partition, req.Version, func() error {
+			} else if sc := schemaCheckFor(p.Config()); sc.on() {
+				err = b.checkSchemaIDs(rt.Topic, sc, rp.Records)
+			}
+			if err == nil {
+				if vh, ok := needsVerification(b, req, rp.Records); ok {
+					err = b.verifiedAppend(*req.TransactionID, vh, rt.Topic, rp.Partition, req.Version, func() error {
+						res, err = p.AppendRecords(rp.Records, req.Version)
+						return err
+					})
+				} else {
 					res, err = p.AppendRecords(rp.Records, req.Version)
-					return err
-				})
-			} else {
-				res, err = p.AppendRecords(rp.Records, req.Version)
+				}
 			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)

@@ -34,6 +34,9 @@ type Broker struct {
 	server   *protocol.Server
 	sessions *fetchSessions
 	pids     *producerIDs
+	// schemaIDs follows _schemas for topics with schema validation
+	// (schema_ids.go).
+	schemaIDs *schemaIDs
 
 	// groups is the group coordinator, nil until __consumer_offsets
 	// exists (groups.go); groupsMu serializes starting it.
@@ -69,6 +72,7 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 	}
 	b := &Broker{cfg: cfg, log: log.With("component", "broker", "node_id", cfg.NodeID), baseLog: log, nodeID: cfg.NodeID,
 		endpoints: map[string]endpoint{}}
+	b.schemaIDs = newSchemaIDs(b.log)
 	defer func() {
 		if err != nil {
 			b.unlockDirs()

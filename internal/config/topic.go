@@ -15,6 +15,8 @@ type Topic struct {
 	CompressionGzipLevel            int      `config:"compression.gzip.level"`
 	CompressionLz4Level             int      `config:"compression.lz4.level"`
 	CompressionZstdLevel            int      `config:"compression.zstd.level"`
+	ConfluentKeySchemaValidation    bool     `config:"confluent.key.schema.validation"`   // samsa extension, Confluent Server's name
+	ConfluentValueSchemaValidation  bool     `config:"confluent.value.schema.validation"` // samsa extension, Confluent Server's name
 	DeleteRetentionMs               int64    `config:"delete.retention.ms"`
 	FileDeleteDelayMs               int64    `config:"file.delete.delay.ms"`
 	FlushMessages                   int64    `config:"flush.messages"`

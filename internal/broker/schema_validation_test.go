@@ -1,0 +1,291 @@
+package broker_test
+
+// Broker-side schema validation (confluent.value.schema.validation and
+// confluent.key.schema.validation) against a real broker and samsa's real
+// registry in-process, registering through franz-go's sr client. The cost
+// of the check itself is BenchmarkSchemaValidation (schema_ids_bench_test.go,
+// docs/benchmarks.md).
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/kafkatest"
+	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/schemaregistry"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sr"
+)
+
+// startSchemaRegistry runs samsa's registry against kb and returns a client.
+func startSchemaRegistry(t *testing.T, kb *kafkatest.Broker) *sr.Client {
+	t.Helper()
+	r, err := schemaregistry.New(schemaregistry.Config{Seeds: []string{kb.Addr}, Timeout: 10 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: r.Handler()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close(); r.Close() })
+	cl, err := sr.NewClient(sr.URLs("http://" + ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func registerSchema(t *testing.T, cl *sr.Client, subject, name string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ss, err := cl.CreateSchema(ctx, subject, sr.Schema{Schema: `{"type":"record","name":"` + name + `","fields":[{"name":"a","type":"string"}]}`})
+	if err != nil {
+		t.Fatalf("register %s: %v", subject, err)
+	}
+	return ss.ID
+}
+
+// wire is data in the Schema Registry wire format with schema id id.
+func wire(id int, data string) []byte {
+	b := []byte{0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(b[1:], uint32(id))
+	return append(b, data...)
+}
+
+func logEnd(t *testing.T, r *rawConn, topic string) int64 {
+	t.Helper()
+	return listOffset(t, r, 7, topic, 0, -1).Offset
+}
+
+// wantAccepted produces recs as one batch and checks the base offset.
+func wantAccepted(t *testing.T, r *rawConn, topic string, codec int8, base int64, recs ...rec) {
+	t.Helper()
+	sp := produceOne(t, r, topic, 0, buildBatch(t, record.NonIdempotent, codec, recs...))
+	if sp.ErrorCode != 0 || sp.BaseOffset != base {
+		msg := ""
+		if sp.ErrorMessage != nil {
+			msg = *sp.ErrorMessage
+		}
+		t.Fatalf("produce: error %v (%s), base offset %d, want %d", kerr.ErrorForCode(sp.ErrorCode), msg, sp.BaseOffset, base)
+	}
+}
+
+// wantRejected produces recs as one batch (Produce v9) and checks that it
+// was refused with INVALID_RECORD, the given error message and per-record
+// errors, and that nothing was appended.
+func wantRejected(t *testing.T, r *rawConn, topic string, codec int8, msg string, recErrs map[int32]string, recs ...rec) {
+	t.Helper()
+	before := logEnd(t, r, topic)
+	sp := produceOne(t, r, topic, 0, buildBatch(t, record.NonIdempotent, codec, recs...))
+	if sp.ErrorCode != kerr.InvalidRecord.Code {
+		t.Fatalf("error %v, want INVALID_RECORD", kerr.ErrorForCode(sp.ErrorCode))
+	}
+	if sp.ErrorMessage == nil || *sp.ErrorMessage != msg {
+		t.Errorf("error message\n got %v\nwant %q", deref(sp.ErrorMessage), msg)
+	}
+	got := map[int32]string{}
+	for _, e := range sp.ErrorRecords {
+		got[e.RelativeOffset] = deref(e.ErrorMessage)
+	}
+	if len(got) != len(recErrs) || len(sp.ErrorRecords) != len(recErrs) {
+		t.Errorf("record errors %q, want %q", got, recErrs)
+	}
+	for i, want := range recErrs {
+		if got[i] != want {
+			t.Errorf("record %d error\n got %q\nwant %q", i, got[i], want)
+		}
+	}
+	if after := logEnd(t, r, topic); after != before {
+		t.Errorf("log end offset %d after a refused batch, was %d", after, before)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func TestSchemaValidationValue(t *testing.T) {
+	kb := kafkatest.Start(t, "num.partitions=1")
+	cl := startSchemaRegistry(t, kb)
+	id1 := registerSchema(t, cl, "orders-value", "Order")
+	id2 := registerSchema(t, cl, "other-value", "Other")
+	createTopic(t, kb, "orders", 1, map[string]*string{"confluent.value.schema.validation": sp("true")})
+	r := dialRaw(t, kb.Addr)
+
+	wantAccepted(t, r, "orders", record.CodecNone, 0, rec{value: wire(id1, "a")}, rec{value: wire(id2, "b")}, rec{value: wire(id1, "")})
+	wantAccepted(t, r, "orders", record.CodecLZ4, 3, rec{key: []byte("k"), value: wire(id2, "c")})
+
+	const head = "invalid record batch: "
+	wantRejected(t, r, "orders", record.CodecNone,
+		head+"4 of 5 records failed schema validation (topic orders has confluent.value.schema.validation=true); the first: record 1: value has no schema id (magic byte 0x7b, want 0x00)",
+		map[int32]string{
+			1: "record 1: value has no schema id (magic byte 0x7b, want 0x00)",
+			2: "record 2: value is 3 bytes, too short for the schema registry wire format (magic byte 0x00 and a 4-byte schema id)",
+			3: "record 3: value is null, want the schema registry wire format (magic byte 0x00 and a 4-byte schema id)",
+			4: "record 4: value schema id 4242 is not registered",
+		},
+		rec{value: wire(id1, "ok")}, rec{value: []byte(`{"a":"json"}`)}, rec{value: []byte{0, 0, 1}}, rec{}, rec{value: wire(4242, "x")})
+	// Compressed batches are checked after decompression.
+	wantRejected(t, r, "orders", record.CodecZstd,
+		head+"1 of 2 records failed schema validation (topic orders has confluent.value.schema.validation=true); the first: record 1: value schema id 0 is not registered",
+		map[int32]string{1: "record 1: value schema id 0 is not registered"},
+		rec{value: wire(id1, "ok")}, rec{value: wire(0, "x")})
+
+	// An id registered right before the produce is accepted at once.
+	id3 := registerSchema(t, cl, "fresh-value", "Fresh")
+	wantAccepted(t, r, "orders", record.CodecNone, 4, rec{value: wire(id3, "new")})
+
+	// A soft delete keeps the id resolvable (GET /schemas/ids/{id} still
+	// answers it), a permanent delete removes it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cl.DeleteSubject(ctx, "fresh-value", sr.SoftDelete); err != nil {
+		t.Fatal(err)
+	}
+	wantAccepted(t, r, "orders", record.CodecNone, 5, rec{value: wire(id3, "soft")})
+	if _, err := cl.DeleteSubject(ctx, "fresh-value", sr.HardDelete); err != nil {
+		t.Fatal(err)
+	}
+	msg := "record 0: value schema id " + strconv.Itoa(id3) + " is not registered"
+	wantRejected(t, r, "orders", record.CodecNone,
+		head+"1 of 1 records failed schema validation (topic orders has confluent.value.schema.validation=true); the first: "+msg,
+		map[int32]string{0: msg}, rec{value: wire(id3, "gone")})
+
+	// The ids still registered are unaffected.
+	wantAccepted(t, r, "orders", record.CodecNone, 6, rec{value: wire(id1, "again")})
+	if end := logEnd(t, r, "orders"); end != 7 {
+		t.Errorf("log end offset %d, want 7", end)
+	}
+
+	// A topic without the config takes anything.
+	createTopic(t, kb, "plain", 1, nil)
+	wantAccepted(t, r, "plain", record.CodecNone, 0, rec{value: []byte("not wire format")}, rec{}, rec{value: wire(4242, "")})
+}
+
+func TestSchemaValidationKey(t *testing.T) {
+	kb := kafkatest.Start(t, "num.partitions=1")
+	cl := startSchemaRegistry(t, kb)
+	kid := registerSchema(t, cl, "keys-key", "Key")
+	vid := registerSchema(t, cl, "keys-value", "Value")
+	createTopic(t, kb, "keys", 1, map[string]*string{"confluent.key.schema.validation": sp("true")})
+	r := dialRaw(t, kb.Addr)
+
+	// Only the key is checked.
+	wantAccepted(t, r, "keys", record.CodecNone, 0, rec{key: wire(kid, "k"), value: []byte("anything")}, rec{key: wire(vid, "k")})
+	const head = "invalid record batch: "
+	wantRejected(t, r, "keys", record.CodecNone,
+		head+"2 of 3 records failed schema validation (topic keys has confluent.key.schema.validation=true); the first: record 1: key is null, want the schema registry wire format (magic byte 0x00 and a 4-byte schema id)",
+		map[int32]string{
+			1: "record 1: key is null, want the schema registry wire format (magic byte 0x00 and a 4-byte schema id)",
+			2: "record 2: key schema id 999 is not registered",
+		},
+		rec{key: wire(kid, "k"), value: wire(999, "")}, rec{value: wire(kid, "v")}, rec{key: wire(999, "k")})
+
+	// Both on: one error per record naming both problems.
+	alterIncremental(t, kb, "keys", "confluent.value.schema.validation", "true")
+	wantAccepted(t, r, "keys", record.CodecNone, 2, rec{key: wire(kid, "k"), value: wire(vid, "v")})
+	wantRejected(t, r, "keys", record.CodecGzip,
+		head+"1 of 2 records failed schema validation (topic keys has confluent.key.schema.validation=true and confluent.value.schema.validation=true); the first: record 1: key has no schema id (magic byte 0x6b, want 0x00); value schema id 77 is not registered",
+		map[int32]string{1: "record 1: key has no schema id (magic byte 0x6b, want 0x00); value schema id 77 is not registered"},
+		rec{key: wire(kid, "k"), value: wire(vid, "v")}, rec{key: []byte("k"), value: wire(77, "v")})
+}
+
+func alterIncremental(t *testing.T, kb *kafkatest.Broker, topic, key, value string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resps, err := kb.Admin(t).AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: key, Value: sp(value)}}, topic)
+	if err == nil {
+		err = resps[0].Err
+	}
+	if err != nil {
+		t.Fatalf("incremental alter %s=%s: %v", key, value, err)
+	}
+}
+
+// Turning validation on and off with IncrementalAlterConfigs and the legacy
+// AlterConfigs takes effect on the next produce; DescribeConfigs shows it.
+func TestSchemaValidationAlterConfigs(t *testing.T) {
+	kb := kafkatest.Start(t, "num.partitions=1")
+	cl := startSchemaRegistry(t, kb)
+	id := registerSchema(t, cl, "t-value", "T")
+	createTopic(t, kb, "t", 1, nil)
+	r := dialRaw(t, kb.Addr)
+	bad := rec{value: []byte("plain")}
+	wantAccepted(t, r, "t", record.CodecNone, 0, bad)
+
+	alterIncremental(t, kb, "t", "confluent.value.schema.validation", "true")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	adm := kb.Admin(t)
+	described, err := adm.DescribeTopicConfigs(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range described[0].Configs {
+		if c.Key == "confluent.value.schema.validation" {
+			found = true
+			if c.MaybeValue() != "true" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
+				t.Errorf("described %s=%s source %v", c.Key, c.MaybeValue(), c.Source)
+			}
+		}
+	}
+	if !found {
+		t.Error("DescribeConfigs does not show confluent.value.schema.validation")
+	}
+	msg := "record 0: value has no schema id (magic byte 0x70, want 0x00)"
+	wantRejected(t, r, "t", record.CodecNone,
+		"invalid record batch: 1 of 1 records failed schema validation (topic t has confluent.value.schema.validation=true); the first: "+msg,
+		map[int32]string{0: msg}, bad)
+	wantAccepted(t, r, "t", record.CodecNone, 1, rec{value: wire(id, "")})
+
+	// Legacy AlterConfigs replaces the overrides: validation is off again.
+	resps, err := adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "confluent.value.schema.validation", Value: sp("false")}}, "t")
+	if err == nil {
+		err = resps[0].Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAccepted(t, r, "t", record.CodecNone, 2, bad)
+
+	// A bad value is refused like any boolean config.
+	resps, err = adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "confluent.key.schema.validation", Value: sp("yes")}}, "t")
+	if err == nil && resps[0].Err == nil {
+		t.Error("confluent.key.schema.validation=yes accepted")
+	}
+}
+
+// Without _schemas every id is unknown, and the message says why.
+func TestSchemaValidationNoRegistry(t *testing.T) {
+	kb := kafkatest.Start(t, "num.partitions=1")
+	createTopic(t, kb, "t", 1, map[string]*string{"confluent.value.schema.validation": sp("true")})
+	r := dialRaw(t, kb.Addr)
+	msg := "record 0: value schema id 1 is not registered (no schema registry data: topic _schemas does not exist)"
+	wantRejected(t, r, "t", record.CodecNone,
+		"invalid record batch: 1 of 1 records failed schema validation (topic t has confluent.value.schema.validation=true); the first: "+msg,
+		map[int32]string{0: msg}, rec{value: wire(1, "")})
+
+	// Once the registry creates _schemas and registers, the id is known.
+	cl := startSchemaRegistry(t, kb)
+	id := registerSchema(t, cl, "t-value", "T")
+	wantAccepted(t, r, "t", record.CodecNone, 0, rec{value: wire(id, "")})
+}
