@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs samsa's whole test suite on a machine that has Go. It first installs
 # what the cross-client tests drive (Debian packages kcat, python3-kafka and
-# python3-confluent-kafka, with what its schema registry client needs) if they
-# are missing, then vets and tests.
+# python3-confluent-kafka, with what its schema registry client needs, and
+# nodejs and npm for kafkajs) if they are missing, then vets and tests.
 #
 #   ./scripts/test.sh            everything
 #   ./scripts/test.sh -run Kcat  extra arguments go to `go test` (and skip fuzzing)
@@ -24,6 +24,10 @@ command -v kcat >/dev/null 2>&1 || need+=(kcat)
 for m in requests:python3-requests jsonschema:python3-jsonschema google.protobuf:python3-protobuf; do
 	/usr/bin/python3 -c "import ${m%%:*}" >/dev/null 2>&1 || need+=("${m#*:}")
 done
+# The kafkajs test runs node and installs its pinned npm packages with npm ci
+# (internal/e2e/testdata/kafkajs).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing test dependencies: ${need[*]}"
 	sudo=""
