@@ -176,7 +176,7 @@ func (f *serdeFlags) serializers(ctx context.Context, topic string, timeout time
 				return nil, nil, fmt.Errorf("--%s-schema-id %d: %w", s.name, id, rf.err(err))
 			}
 			if sch.Type != srType(s.format) {
-				return nil, nil, fmt.Errorf("--%s-schema-id %d is a %s schema, not %s", s.name, id, formatName(sch.Type), s.format)
+				return nil, nil, fmt.Errorf("--%s-schema-id %d is a schema of type %s, not %s", s.name, id, sch.Type, s.format)
 			}
 		}
 		c, err := newCodec(ctx, cl, rf, sch)
@@ -271,7 +271,7 @@ func (d *deserializer) decode(ctx context.Context, format string, b []byte) ([]b
 			return nil, fmt.Errorf("schema id %d: %w", id, d.rf.err(err))
 		}
 		if sch.Type != srType(format) {
-			return nil, fmt.Errorf("schema id %d is a %s schema, not %s", id, formatName(sch.Type), format)
+			return nil, fmt.Errorf("schema id %d is a schema of type %s, not %s", id, sch.Type, format)
 		}
 		if c, err = newCodec(ctx, d.cl, d.rf, sch); err != nil {
 			return nil, fmt.Errorf("schema id %d: %w", id, err)
@@ -331,6 +331,8 @@ func newCodec(ctx context.Context, cl *sr.Client, rf *registryFlags, s sr.Schema
 	switch s.Type {
 	case sr.TypeAvro:
 		return newAvroCodec(s.Schema, refs)
+	case sr.TypeJSON:
+		return newJSONSchemaCodec(s.Schema, refs)
 	}
 	return nil, fmt.Errorf("%s schemas are not supported yet", formatName(s.Type))
 }

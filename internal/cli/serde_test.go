@@ -205,3 +205,76 @@ func TestSerdeConsumeBadRecords(t *testing.T) {
 		}
 	}
 }
+
+func TestSerdeJSONSchema(t *testing.T) {
+	addr, reg := startTestBrokerRegistry(t)
+	dir := writeFiles(t, map[string]string{
+		"order.json": `{"type":"object","properties":{
+			"id":{"type":"integer"},
+			"item":{"type":"string","minLength":1},
+			"tags":{"type":"array","items":{"type":"string"}}},
+			"required":["id","item"],"additionalProperties":false}`,
+		"key.json": `{"type":"string"}`,
+	})
+	for _, topic := range []string{"orders", "keyed", "bad"} {
+		mustRun(t, "", "topic", "create", topic, "-b", addr)
+	}
+	lines := []string{
+		`{"id":1,"item":"pen"}`,
+		`{"id":2,"item":"ink <&>","tags":["a","b"]}`,
+		`{"item":"x","id":1e3}`,
+	}
+	input := strings.Join(lines, "\n") + "\n"
+	args := func(cmd, topic string, extra ...string) []string {
+		return append([]string{cmd, "--registry", reg, "-b", addr, topic}, extra...)
+	}
+	// Spaces in the input are not kept: the payload is compact JSON.
+	mustRun(t, "{ \"id\": 1, \"item\": \"pen\" }\n"+strings.Join(lines[1:], "\n")+"\n",
+		args("produce", "orders", "--value-format", "json-schema", "--value-schema", dir+"/order.json")...)
+	id := subjectID(t, reg, "orders-value")
+	for i, r := range rawRecords(t, addr, "orders", 3) {
+		checkHeader(t, "value "+strconv.Itoa(i), r.Value, id)
+		if string(r.Value[5:]) != lines[i] {
+			t.Errorf("payload %d: %q, want %q", i, r.Value[5:], lines[i])
+		}
+	}
+	out := mustRun(t, "", args("consume", "orders", "--from-beginning", "-c", "3", "--value-format", "json-schema")...)
+	if out != input {
+		t.Errorf("consumed\n%s\nwant\n%s", out, input)
+	}
+
+	mustRun(t, "\"k1\"\t"+lines[0]+"\n", args("produce", "keyed", "-K", "\t", "--key-format", "json-schema", "--key-schema", dir+"/key.json",
+		"--value-format", "json-schema", "--value-schema-id", strconv.Itoa(id))...)
+	r := rawRecords(t, addr, "keyed", 1)[0]
+	checkHeader(t, "key", r.Key, subjectID(t, reg, "keyed-key"))
+	checkHeader(t, "value", r.Value, id)
+	out = mustRun(t, "", args("consume", "keyed", "--from-beginning", "-c", "1", "--print-key",
+		"--key-format", "json-schema", "--value-format", "json-schema")...)
+	if want := "\"k1\"\t" + lines[0] + "\n"; out != want {
+		t.Errorf("keyed: consumed %q, want %q", out, want)
+	}
+
+	for _, tc := range []struct{ line, msg string }{
+		{`{"id":"x","item":"a"}`, `line 2: value: does not match the schema: at '/id': got string, want integer`},
+		{`{"id":1}`, `line 2: value: does not match the schema: at '': missing property 'item'`},
+		{`{"id":1,"item":"","more":true}`, `line 2: value: does not match the schema: at '': additional properties 'more' not allowed; at '/item': minLength: got 0, want 1`},
+		{`{"id":1,"item":"a"} {}`, `line 2: value: not JSON: more than one value`},
+	} {
+		_, stderr, err := runCLI(t, lines[0]+"\n"+tc.line+"\n"+lines[1]+"\n",
+			args("produce", "bad", "--value-format", "json-schema", "--value-schema-id", strconv.Itoa(id))...)
+		if exitCode(err) != 1 || err.Error() != tc.msg {
+			t.Errorf("%s: err %v, want %q", tc.line, err, tc.msg)
+		}
+		if !strings.Contains(stderr, "produced 1 record ") {
+			t.Errorf("%s: stderr %q, want 1 record produced", tc.line, stderr)
+		}
+	}
+	// An Avro id for --value-format json-schema is refused.
+	avsc := writeFiles(t, map[string]string{"v.avsc": `"int"`})
+	mustRun(t, "1\n", args("produce", "bad", "--value-format", "avro", "--value-schema", avsc+"/v.avsc")...)
+	avroID := subjectID(t, reg, "bad-value")
+	_, _, err := runCLI(t, "{}\n", args("produce", "bad", "--value-format", "json-schema", "--value-schema-id", strconv.Itoa(avroID))...)
+	if want := "--value-schema-id " + strconv.Itoa(avroID) + " is a schema of type AVRO, not json-schema"; err == nil || err.Error() != want {
+		t.Errorf("avro id as json-schema: %v, want %q", err, want)
+	}
+}
