@@ -3,8 +3,9 @@ package broker_test
 // Broker-side schema validation (confluent.value.schema.validation and
 // confluent.key.schema.validation) against a real broker and samsa's real
 // registry in-process, registering through franz-go's sr client. The cost
-// of the check itself is BenchmarkSchemaValidation (schema_ids_bench_test.go,
-// docs/benchmarks.md).
+// of the check itself is BenchmarkSchemaValidation (schema_ids_test.go):
+// about 85 ns/record on a 1000-record uncompressed batch, 115 with lz4, ~2%
+// of a produce of 1 KiB records (docs/benchmarks.md).
 
 import (
 	"context"
