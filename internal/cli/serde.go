@@ -114,17 +114,6 @@ func srType(format string) sr.SchemaType {
 	return sr.TypeAvro
 }
 
-// formatName is a registry schema type as a --*-format value.
-func formatName(t sr.SchemaType) string {
-	switch t {
-	case sr.TypeJSON:
-		return formatJSONSchema
-	case sr.TypeProtobuf:
-		return formatProtobuf
-	}
-	return formatAvro
-}
-
 // serializer encodes one side of produced records.
 type serializer struct {
 	name  string
@@ -333,6 +322,8 @@ func newCodec(ctx context.Context, cl *sr.Client, rf *registryFlags, s sr.Schema
 		return newAvroCodec(s.Schema, refs)
 	case sr.TypeJSON:
 		return newJSONSchemaCodec(s.Schema, refs)
+	case sr.TypeProtobuf:
+		return newProtobufCodec(s.Schema, refs)
 	}
-	return nil, fmt.Errorf("%s schemas are not supported yet", formatName(s.Type))
+	return nil, fmt.Errorf("schema type %s is not supported", s.Type)
 }

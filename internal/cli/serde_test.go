@@ -278,3 +278,91 @@ func TestSerdeJSONSchema(t *testing.T) {
 		t.Errorf("avro id as json-schema: %v, want %q", err, want)
 	}
 }
+
+func TestSerdeProtobuf(t *testing.T) {
+	addr, reg := startTestBrokerRegistry(t)
+	dir := writeFiles(t, map[string]string{
+		"order.proto": `syntax = "proto3";
+package shop;
+import "google/protobuf/timestamp.proto";
+message Order {
+  int64 id = 1;
+  string item_name = 2;
+  repeated string tags = 3;
+  Status status = 4;
+  Line line = 5;
+  google.protobuf.Timestamp at = 6;
+  message Line { int32 qty = 1; }
+}
+enum Status { NEW = 0; PAID = 1; }
+message Ref { string name = 1; }
+`,
+	})
+	for _, topic := range []string{"orders", "bad"} {
+		mustRun(t, "", "topic", "create", topic, "-b", addr)
+	}
+	// Lines as protojson prints them: int64 as strings, lowerCamelCase
+	// names, default values left out.
+	lines := []string{
+		`{"id":"1","itemName":"pen"}`,
+		`{"id":"2","itemName":"ink <&>","tags":["a","b"],"status":"PAID","line":{"qty":3},"at":"2024-05-01T12:00:00Z"}`,
+		`{}`,
+	}
+	input := strings.Join(lines, "\n") + "\n"
+	args := func(cmd, topic string, extra ...string) []string {
+		return append([]string{cmd, "--registry", reg, "-b", addr, topic}, extra...)
+	}
+	// The proto names and numbers as strings are read too.
+	mustRun(t, `{"id":1,"item_name":"pen"}`+"\n"+strings.Join(lines[1:], "\n")+"\n",
+		args("produce", "orders", "-K", "|", "--key-format", "protobuf", "--key-schema", dir+"/order.proto",
+			"--value-format", "protobuf", "--value-schema", dir+"/order.proto")...)
+	id := subjectID(t, reg, "orders-value")
+	for i, r := range rawRecords(t, addr, "orders", 3) {
+		checkHeader(t, "value "+strconv.Itoa(i), r.Value, id)
+		if len(r.Value) < 6 || r.Value[5] != 0 {
+			t.Errorf("value %d %x: want message index 0 as a single 0 byte", i, r.Value)
+		}
+		if r.Key != nil { // no separator in the line: a null key, not encoded
+			t.Errorf("key %d: %x, want null", i, r.Key)
+		}
+	}
+	// A record of the third message (index [1] is Ref: enums do not count),
+	// written by hand: the indexes are followed.
+	ref, _ := new(sr.ConfluentHeader).AppendEncode(nil, id, []int{1})
+	ref = append(ref, 0x0a, 2, 'a', 'b') // field 1, "ab"
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Value: ref}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	out := mustRun(t, "", args("consume", "orders", "--from-beginning", "-c", "4", "--value-format", "protobuf")...)
+	if want := input + `{"name":"ab"}` + "\n"; out != want {
+		t.Errorf("consumed\n%s\nwant\n%s", out, want)
+	}
+	mustRun(t, "\"x\"|"+lines[1]+"\n", args("produce", "bad", "-K", "|", "--key-format", "json-schema",
+		"--key-schema", writeFiles(t, map[string]string{"k.json": `{"type":"string"}`})+"/k.json",
+		"--value-format", "protobuf", "--value-schema-id", strconv.Itoa(id))...)
+	out = mustRun(t, "", args("consume", "bad", "--from-beginning", "-c", "1", "--print-key", "--key-separator", "|",
+		"--key-format", "json-schema", "--value-format", "protobuf")...)
+	if want := "\"x\"|" + lines[1] + "\n"; out != want {
+		t.Errorf("keyed: consumed %q, want %q", out, want)
+	}
+
+	for _, tc := range []struct{ line, msg string }{
+		{`{"id":"x"}`, `line 2: value: does not match message shop.Order: (line 1:7): invalid value for int64 field id: "x"`},
+		{`{"nope":1}`, `line 2: value: does not match message shop.Order: (line 1:2): unknown field "nope"`},
+		{`[]`, `line 2: value: does not match message shop.Order: syntax error (line 1:1): unexpected token [`},
+	} {
+		_, stderr, err := runCLI(t, lines[0]+"\n"+tc.line+"\n"+lines[1]+"\n",
+			args("produce", "bad", "--value-format", "protobuf", "--value-schema-id", strconv.Itoa(id))...)
+		if exitCode(err) != 1 || err.Error() != tc.msg {
+			t.Errorf("%s: err %v, want %q", tc.line, err, tc.msg)
+		}
+		if !strings.Contains(stderr, "produced 1 record ") {
+			t.Errorf("%s: stderr %q, want 1 record produced", tc.line, stderr)
+		}
+	}
+}
