@@ -35,7 +35,12 @@ package broker
 // is unknown and the message says there is no schema registry data.
 //
 // The topic name is Confluent's default kafkastore.topic, _schemas; a
-// registry configured with another store topic is not followed.
+// registry configured with another store topic is not followed. This relies
+// on the broker hosting _schemas, as a single samsa node hosts every
+// partition. Unlike Confluent Server, the id is not checked against the
+// topic's subject (confluent.value.subject.name.strategy): any registered
+// id passes. The set is built lazily, by the first validated produce after
+// a start, reading _schemas from its log start under the write lock.
 //
 // Cost: with ids all known, the check walks the batch's records once (after
 // decompressing, when compressed) and does one map lookup per change of id;

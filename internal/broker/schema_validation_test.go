@@ -10,6 +10,7 @@ package broker_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/samsa-io/samsa/internal/schemaregistry"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -289,4 +291,38 @@ func TestSchemaValidationNoRegistry(t *testing.T) {
 	cl := startSchemaRegistry(t, kb)
 	id := registerSchema(t, cl, "t-value", "T")
 	wantAccepted(t, r, "t", record.CodecNone, 0, rec{value: wire(id, "")})
+}
+
+// franz-go's idempotent producer gets INVALID_RECORD for a bad record and
+// goes on producing good ones; a restarted broker rebuilds the ids from its
+// _schemas log.
+func TestSchemaValidationKgoAndRestart(t *testing.T) {
+	kb := kafkatest.Start(t, "num.partitions=1")
+	cl := startSchemaRegistry(t, kb)
+	id := registerSchema(t, cl, "t-value", "T")
+	createTopic(t, kb, "t", 1, map[string]*string{"confluent.value.schema.validation": sp("true")})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pc := kb.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	res := pc.ProduceSync(ctx, &kgo.Record{Topic: "t", Value: []byte(`{"a":"x"}`)})
+	if err := res.FirstErr(); !errors.Is(err, kerr.InvalidRecord) {
+		t.Fatalf("bad record: %v, want INVALID_RECORD", err)
+	}
+	res = pc.ProduceSync(ctx, &kgo.Record{Topic: "t", Value: wire(id, "x")}, &kgo.Record{Topic: "t", Value: wire(id, "y")})
+	if err := res.FirstErr(); err != nil {
+		t.Fatalf("good records: %v", err)
+	}
+	if o := res[1].Record.Offset; o != 1 {
+		t.Errorf("second good record at offset %d, want 1", o)
+	}
+	pc.Close()
+
+	kb = kb.Restart(t)
+	r := dialRaw(t, kb.Addr)
+	wantAccepted(t, r, "t", record.CodecNone, 2, rec{value: wire(id, "after restart")})
+	msg := "record 0: value schema id " + strconv.Itoa(id+1) + " is not registered"
+	wantRejected(t, r, "t", record.CodecNone,
+		"invalid record batch: 1 of 1 records failed schema validation (topic t has confluent.value.schema.validation=true); the first: "+msg,
+		map[int32]string{0: msg}, rec{value: wire(id+1, "")})
 }
