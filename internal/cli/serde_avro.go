@@ -128,7 +128,12 @@ func avroFromJSON(s avro.Schema, v any, path string) (any, error) {
 		}
 		return nil, nil
 	case *avro.PrimitiveSchema:
-		return avroPrimitive(s.Type(), v, mismatch)
+		nv, err := avroPrimitive(s.Type(), v, mismatch)
+		if l := s.Logical(); err == nil && l != nil && l.Type() == avro.TimeMicros {
+			// hamba/avro writes a time-micros long from a time.Duration
+			nv = time.Duration(nv.(int64)) * time.Microsecond
+		}
+		return nv, err
 	case *avro.RecordSchema:
 		obj, ok := v.(map[string]any)
 		if !ok {
@@ -233,7 +238,7 @@ func avroFromJSON(s avro.Schema, v any, path string) (any, error) {
 					if err != nil {
 						return nil, err
 					}
-					return map[string]any{name: nv}, nil
+					return map[string]any{hambaUnionName(t): nv}, nil
 				}
 			}
 			return nil, fmt.Errorf("%s%q is not a type of the union (%s)", where(path), name, unionNames(s))
@@ -340,7 +345,7 @@ func avroDefault(f *avro.Field) (any, error) {
 		return nil, err
 	}
 	if u, ok := f.Type().(*avro.UnionSchema); ok {
-		return map[string]any{unionName(u.Types()[0]): nv}, nil
+		return map[string]any{hambaUnionName(u.Types()[0]): nv}, nil
 	}
 	return nv, nil
 }
@@ -354,6 +359,19 @@ func unionName(s avro.Schema) string {
 		return n.FullName()
 	}
 	return string(s.Type())
+}
+
+// hambaUnionName is the name hamba/avro gives a union branch in the
+// map[string]any it marshals and unmarshals: unionName, with a primitive's
+// logical type appended ("long.timestamp-millis").
+func hambaUnionName(s avro.Schema) string {
+	if ref, ok := s.(*avro.RefSchema); ok {
+		s = ref.Schema()
+	}
+	if p, ok := s.(*avro.PrimitiveSchema); ok && p.Logical() != nil {
+		return string(p.Type()) + "." + string(p.Logical().Type())
+	}
+	return unionName(s)
 }
 
 func unionNames(u *avro.UnionSchema) string {
@@ -472,20 +490,7 @@ func avroToJSON(w *bytes.Buffer, s avro.Schema, v any) error {
 			w.WriteString("null")
 			return nil
 		}
-		// hamba/avro returns the bare value for a union of null and one
-		// type, and {name: value} for the others.
-		var branch avro.Schema
-		if nullable, typ := unionNullable(s); nullable {
-			branch = typ
-		} else if m, ok := v.(map[string]any); ok && len(m) == 1 {
-			for name, inner := range m {
-				for _, t := range s.Types() {
-					if unionName(t) == name {
-						branch, v = t, inner
-					}
-				}
-			}
-		}
+		branch, v := avroUnionBranch(s, v)
 		if branch == nil {
 			return fmt.Errorf("cannot tell the union branch of %T", v)
 		}
@@ -501,19 +506,51 @@ func avroToJSON(w *bytes.Buffer, s avro.Schema, v any) error {
 	return fmt.Errorf("unsupported Avro type %s", s.Type())
 }
 
-// unionNullable reports whether u is null and one other type, and which.
-func unionNullable(u *avro.UnionSchema) (bool, avro.Schema) {
-	ts := u.Types()
-	if len(ts) != 2 {
-		return false, nil
+// avroResolver names the Go types hamba/avro's default configuration
+// decodes union branches into (nothing here registers more).
+var avroResolver = avro.NewTypeResolver()
+
+// resolvedType is the Go type hamba/avro decodes union branch t into when
+// it resolves it, nil when it does not (named, array and map types).
+func resolvedType(t avro.Schema) reflect.Type {
+	if _, ok := t.(*avro.PrimitiveSchema); !ok {
+		return nil
 	}
-	switch {
-	case ts[0].Type() == avro.Null:
-		return true, ts[1]
-	case ts[1].Type() == avro.Null:
-		return true, ts[0]
+	rt, err := avroResolver.Type(hambaUnionName(t))
+	if err != nil {
+		return nil
 	}
-	return false, nil
+	return rt.Type1()
+}
+
+// avroUnionBranch finds the branch of union u that hamba/avro decoded v
+// from, and v unwrapped. If every branch resolves to a Go type, v is the
+// bare value of that type; otherwise it is {branch name: value}.
+func avroUnionBranch(u *avro.UnionSchema, v any) (avro.Schema, any) {
+	wrapped := false
+	for _, t := range u.Types() {
+		if t.Type() != avro.Null && resolvedType(t) == nil {
+			wrapped = true
+		}
+	}
+	if wrapped {
+		if m, ok := v.(map[string]any); ok && len(m) == 1 {
+			for name, inner := range m {
+				for _, t := range u.Types() {
+					if hambaUnionName(t) == name {
+						return t, inner
+					}
+				}
+			}
+		}
+		return nil, v
+	}
+	for _, t := range u.Types() {
+		if rt := resolvedType(t); rt != nil && reflect.TypeOf(v) == rt {
+			return t, v
+		}
+	}
+	return nil, v
 }
 
 // avroPrimitiveOut turns what hamba/avro decodes for a primitive (with its
