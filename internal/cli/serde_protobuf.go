@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -35,9 +37,17 @@ func newProtobufCodec(text string, refs []schemaRef) (*protobufCodec, error) {
 		srcs[r.name] = r.text
 	}
 	c := protocompile.Compiler{
-		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-			Accessor: protocompile.SourceAccessorFromMap(srcs),
-		}),
+		Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+			src, ok := srcs[path]
+			if !ok {
+				return protocompile.SearchResult{}, fmt.Errorf("%s: no such file among the schema's references", path)
+			}
+			if fd := protoDescriptor(src); fd != nil {
+				fd.Name = proto.String(path)
+				return protocompile.SearchResult{Proto: fd}, nil
+			}
+			return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
+		})),
 	}
 	files, err := c.Compile(context.Background(), protoSchemaFile)
 	if err != nil {
@@ -120,3 +130,51 @@ var firstMessageIndex = func() []byte {
 	b, _ := new(sr.ConfluentHeader).AppendEncode(nil, 0, []int{0})
 	return b[5:]
 }()
+
+// protoDescriptor reads a schema registered as a base64 serialized
+// FileDescriptorProto (what confluent-kafka-python's ProtobufSerializer
+// registers) or returns nil if text is not one.
+func protoDescriptor(text string) *descriptorpb.FileDescriptorProto {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	fd := &descriptorpb.FileDescriptorProto{}
+	if proto.Unmarshal(b, fd) != nil {
+		return nil
+	}
+	// protoc leaves json_name out of the descriptors it embeds in
+	// generated code; protocompile's linker wants protoc's default.
+	var fill func(ms []*descriptorpb.DescriptorProto, fields []*descriptorpb.FieldDescriptorProto)
+	fill = func(ms []*descriptorpb.DescriptorProto, fields []*descriptorpb.FieldDescriptorProto) {
+		for _, f := range fields {
+			if f.JsonName == nil {
+				f.JsonName = proto.String(protoJSONName(f.GetName()))
+			}
+		}
+		for _, m := range ms {
+			fill(m.NestedType, append(m.Field, m.Extension...))
+		}
+	}
+	fill(fd.MessageType, fd.Extension)
+	return fd
+}
+
+// protoJSONName is protoc's default JSON name of a field: each underscore
+// dropped and the letter after it upper-cased.
+func protoJSONName(name string) string {
+	var b strings.Builder
+	up := false
+	for _, c := range name {
+		if c == '_' {
+			up = true
+			continue
+		}
+		if up && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = false
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 )
 
 // rawRecords reads every record of partition 0 of topic.
@@ -349,6 +353,42 @@ message Ref { string name = 1; }
 		"--key-format", "json-schema", "--value-format", "protobuf")...)
 	if want := "\"x\"|" + lines[1] + "\n"; out != want {
 		t.Errorf("keyed: consumed %q, want %q", out, want)
+	}
+
+	// A schema registered as a base64 FileDescriptorProto without json
+	// names, as confluent-kafka-python registers it, works the same.
+	text, err := os.ReadFile(dir + "/order.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := newProtobufCodec(string(text), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fdp := protodesc.ToFileDescriptorProto(pc.file)
+	for _, m := range append(fdp.MessageType, fdp.MessageType[0].NestedType...) {
+		for _, f := range m.Field {
+			f.JsonName = nil
+		}
+	}
+	raw, err := proto.Marshal(fdp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := sr.NewClient(sr.URLs(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := src.CreateSchema(context.Background(), "desc-value",
+		sr.Schema{Schema: base64.StdEncoding.EncodeToString(raw), Type: sr.TypeProtobuf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "", "topic", "create", "desc", "-b", addr)
+	mustRun(t, lines[1]+"\n", args("produce", "desc", "--value-format", "protobuf", "--value-schema-id", strconv.Itoa(ss.ID))...)
+	out = mustRun(t, "", args("consume", "desc", "--from-beginning", "-c", "1", "--value-format", "protobuf")...)
+	if out != lines[1]+"\n" {
+		t.Errorf("descriptor schema: consumed %q, want %q", out, lines[1]+"\n")
 	}
 
 	for _, tc := range []struct{ line, msg string }{
