@@ -326,3 +326,64 @@ func TestSchemaValidationKgoAndRestart(t *testing.T) {
 		"invalid record batch: 1 of 1 records failed schema validation (topic t has confluent.value.schema.validation=true); the first: "+msg,
 		map[int32]string{0: msg}, rec{value: wire(id+1, "")})
 }
+
+// Records written to _schemas in Confluent's layout by any producer count,
+// tombstones included; deleting and recreating _schemas starts over.
+// Produce before v8 gets the error code only.
+func TestSchemaValidationConfluentLayoutAndRecreate(t *testing.T) {
+	kb := kafkatest.Start(t, "num.partitions=1")
+	createTopic(t, kb, "_schemas", 1, map[string]*string{"cleanup.policy": sp("compact")})
+	createTopic(t, kb, "t", 1, map[string]*string{"confluent.value.schema.validation": sp("true")})
+	pc := kb.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	schemaRec := func(subject string, version, id int, tombstone bool) *kgo.Record {
+		r := &kgo.Record{Topic: "_schemas",
+			Key: []byte(`{"keytype":"SCHEMA","subject":"` + subject + `","version":` + strconv.Itoa(version) + `,"magic":1}`)}
+		if !tombstone {
+			r.Value = []byte(`{"subject":"` + subject + `","version":` + strconv.Itoa(version) + `,"id":` + strconv.Itoa(id) +
+				`,"schema":"{\"type\":\"string\"}","deleted":false}`)
+		}
+		return r
+	}
+	if err := pc.ProduceSync(ctx,
+		&kgo.Record{Topic: "_schemas", Key: []byte(`{"keytype":"NOOP","magic":0}`)},
+		schemaRec("a", 1, 7, false),
+		schemaRec("a", 1, 8, false), // loses subject a version 1 to id 7
+		schemaRec("b", 1, 9, false),
+		schemaRec("b", 1, 0, true),
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, kb.Addr)
+	wantAccepted(t, r, "t", record.CodecNone, 0, rec{value: wire(7, "")})
+	const head = "invalid record batch: 2 of 2 records failed schema validation (topic t has confluent.value.schema.validation=true); the first: "
+	wantRejected(t, r, "t", record.CodecNone, head+"record 0: value schema id 8 is not registered",
+		map[int32]string{0: "record 0: value schema id 8 is not registered", 1: "record 1: value schema id 9 is not registered"},
+		rec{value: wire(8, "")}, rec{value: wire(9, "")})
+
+	// Produce v7: the code, no message or record errors.
+	resp := do[*kmsg.ProduceResponse](t, r, produceReq(7, -1, "t", 0, buildBatch(t, record.NonIdempotent, record.CodecNone, rec{value: wire(8, "")})))
+	if p := resp.Topics[0].Partitions[0]; p.ErrorCode != kerr.InvalidRecord.Code || p.ErrorMessage != nil || len(p.ErrorRecords) != 0 {
+		t.Errorf("produce v7: %+v", p)
+	}
+
+	adm := kb.Admin(t)
+	if dr, err := adm.DeleteTopics(ctx, "_schemas"); err != nil || dr["_schemas"].Err != nil {
+		t.Fatalf("delete _schemas: %v %v", err, dr["_schemas"].Err)
+	}
+	msg := "record 0: value schema id 7 is not registered (no schema registry data: topic _schemas does not exist)"
+	wantRejected(t, r, "t", record.CodecNone,
+		"invalid record batch: 1 of 1 records failed schema validation (topic t has confluent.value.schema.validation=true); the first: "+msg,
+		map[int32]string{0: msg}, rec{value: wire(7, "")})
+
+	createTopic(t, kb, "_schemas", 1, map[string]*string{"cleanup.policy": sp("compact")})
+	if err := pc.ProduceSync(ctx, schemaRec("c", 1, 8, false)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	wantAccepted(t, r, "t", record.CodecNone, 1, rec{value: wire(8, "")})
+	msg = "record 0: value schema id 7 is not registered"
+	wantRejected(t, r, "t", record.CodecNone,
+		"invalid record batch: 1 of 1 records failed schema validation (topic t has confluent.value.schema.validation=true); the first: "+msg,
+		map[int32]string{0: msg}, rec{value: wire(7, "")})
+}
