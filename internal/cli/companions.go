@@ -30,7 +30,9 @@ type companion struct {
 type companionSpec struct {
 	name, key string
 	listeners func(*config.Broker) string
-	start     func(ctx context.Context, bootstrap string, log *slog.Logger) (http.Handler, func() error, error)
+	// start builds it; registryURL is the schema registry companion's URL
+	// when that runs (it starts first), for the REST proxy's schema formats.
+	start func(ctx context.Context, bootstrap, registryURL string, log *slog.Logger) (http.Handler, func() error, error)
 }
 
 var companionSpecs = []companionSpec{
@@ -40,15 +42,15 @@ var companionSpecs = []companionSpec{
 		listeners: func(c *config.Broker) string { return c.RestProxyListeners }},
 }
 
-func startRestProxy(_ context.Context, bootstrap string, log *slog.Logger) (http.Handler, func() error, error) {
-	p, err := restproxy.New(restproxy.Config{BootstrapServers: []string{bootstrap}}, log)
+func startRestProxy(_ context.Context, bootstrap, registryURL string, log *slog.Logger) (http.Handler, func() error, error) {
+	p, err := restproxy.New(restproxy.Config{BootstrapServers: []string{bootstrap}, SchemaRegistryURL: registryURL}, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p.Handler(), p.Close, nil
 }
 
-func startSchemaRegistry(ctx context.Context, bootstrap string, log *slog.Logger) (http.Handler, func() error, error) {
+func startSchemaRegistry(ctx context.Context, bootstrap, _ string, log *slog.Logger) (http.Handler, func() error, error) {
 	reg, err := schemaregistry.New(schemaregistry.Config{Seeds: []string{bootstrap}}, log)
 	if err != nil {
 		return nil, nil, err
@@ -91,23 +93,40 @@ func checkCompanions(cfg *config.Broker) error {
 // is the platform's core and keeps running.
 func startCompanions(ctx context.Context, cfg *config.Broker, bootstrap string, log *slog.Logger) []*companion {
 	var out []*companion
+	registryURL := ""
 	for _, spec := range companionSpecs {
 		v := spec.listeners(cfg)
 		if strings.TrimSpace(v) == "" {
 			continue
 		}
-		c, err := startCompanion(ctx, spec, v, bootstrap, log)
+		c, err := startCompanion(ctx, spec, v, bootstrap, registryURL, log)
 		if err != nil {
 			log.Warn(fmt.Sprintf("the %s is off: %v. Set %s to a free address, or to nothing to turn it off", spec.name, err, spec.key),
 				"key", spec.key)
 			continue
+		}
+		if spec.key == "schema.registry.listeners" {
+			registryURL = "http://" + dialAddr(c.addr)
 		}
 		out = append(out, c)
 	}
 	return out
 }
 
-func startCompanion(ctx context.Context, spec companionSpec, listener, bootstrap string, log *slog.Logger) (*companion, error) {
+// dialAddr is a listening address a client on this host can dial: an
+// unspecified host (0.0.0.0, ::) becomes loopback.
+func dialAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func startCompanion(ctx context.Context, spec companionSpec, listener, bootstrap, registryURL string, log *slog.Logger) (*companion, error) {
 	addr, err := listenerAddr(spec.key, listener)
 	if err != nil {
 		return nil, err
@@ -118,7 +137,7 @@ func startCompanion(ctx context.Context, spec companionSpec, listener, bootstrap
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	h, closeFn, err := spec.start(sctx, bootstrap, log)
+	h, closeFn, err := spec.start(sctx, bootstrap, registryURL, log)
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -29,6 +29,7 @@ func newRestProxyCmd() *cobra.Command {
 		maxBody         int64
 		logLevel        string
 		logFormat       string
+		registryURL     string
 	)
 	cmd := &cobra.Command{
 		Use:   "rest-proxy",
@@ -39,8 +40,10 @@ and consume over HTTP with the Confluent REST Proxy API:
 
   v2: GET /topics, GET /topics/{t}, POST /topics/{t}[/partitions/{p}] with
       embedded formats binary and json (application/vnd.kafka.binary.v2+json,
-      application/vnd.kafka.json.v2+json), consumer instances under
-      /consumers/{group}, GET /brokers.
+      application/vnd.kafka.json.v2+json) and, with --schema-registry-url,
+      avro, jsonschema and protobuf (value_schema or value_schema_id, the
+      same for keys; schemas registered under TOPIC-value and TOPIC-key),
+      consumer instances under /consumers/{group}, GET /brokers.
   v3: /v3/clusters[/{id}], brokers, topics (list, create, get, delete),
       partitions, topic configs (list, get, set, reset, :alter), and
       POST /v3/clusters/{id}/topics/{t}/records (one JSON per record; a
@@ -75,6 +78,7 @@ leave their groups.`,
 				BootstrapServers:        seeds,
 				ConsumerInstanceTimeout: instanceTimeout,
 				MaxRequestBytes:         maxBody,
+				SchemaRegistryURL:       strings.TrimSpace(registryURL),
 			}
 			if err := cfg.Validate(); err != nil {
 				return usagef("%v", err)
@@ -117,6 +121,7 @@ leave their groups.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8082", "address the HTTP API listens on")
 	cmd.Flags().DurationVar(&instanceTimeout, "consumer-instance-timeout", 5*time.Minute, "close consumer instances idle this long (consumer.instance.timeout.ms)")
 	cmd.Flags().Int64Var(&maxBody, "max-request-bytes", 16<<20, "largest request body accepted (413 above)")
+	cmd.Flags().StringVar(&registryURL, "schema-registry-url", "", "schema registry for the avro, jsonschema and protobuf formats (schema.registry.url); empty: those formats are refused")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd

@@ -33,7 +33,8 @@ type Config struct {
 	// Default 30 seconds.
 	RequestTimeout time.Duration
 	// SchemaRegistryURL is the schema registry used by the avro, jsonschema
-	// and protobuf formats (schema.registry.url). Not used yet.
+	// and protobuf formats (schema.registry.url). Empty: those formats are
+	// refused.
 	SchemaRegistryURL string
 }
 

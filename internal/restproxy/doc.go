@@ -35,17 +35,29 @@
 //
 // # Formats
 //
-// A v2 embedded format (binary, json; later avro, jsonschema, protobuf
-// through the schema registry) is a Format: it turns the JSON embedded in a
-// request into record bytes and record bytes back into JSON for a response.
-// v3 records name their type per key and value (BINARY, JSON, STRING).
+// A v2 embedded format (binary, json) is a Format: it turns the JSON
+// embedded in a request into record bytes and record bytes back into JSON
+// for a response. The schema formats avro, jsonschema and protobuf (and
+// the v3 types AVRO, JSONSCHEMA, PROTOBUF) go through the schema registry
+// at Config.SchemaRegistryURL with franz-go's sr client (schema.go): a
+// request's key_schema/value_schema is registered under TOPIC-key or
+// TOPIC-value (TopicNameStrategy), a *_schema_id is looked up, and records
+// are written in Confluent's wire format (byte 0, 4-byte id, for protobuf
+// the message indexes, payload). Consumer instances in those formats
+// decode by the id each record carries. Parsed schemas are cached by id in
+// registry.byID (its own mutex; never held across a network call). Avro
+// data uses Avro's JSON encoding (a non-null union value names its branch).
+// v3 records name their type per key and value (BINARY, JSON, STRING, and
+// the schema types with schema_id or schema).
 //
 // # Errors
 //
 // Every HTTP error, including unknown paths, wrong methods and oversized
 // bodies, is a JSON body {"error_code":N,"message":"..."}: v2 uses the
 // reference's five-digit codes (40401 topic not found, 40403 consumer
-// instance not found, ...), v3 the HTTP status. Request bodies are limited to
+// instance not found, 42201/42202 key/value schema missing, 42203 data not
+// matching its schema, 42205 schema refused, 40801 registry unreachable,
+// ...), v3 the HTTP status. Request bodies are limited to
 // Config.MaxRequestBytes; the v3 streaming produce applies the limit to each
 // record instead of the whole stream.
 package restproxy

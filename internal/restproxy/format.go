@@ -14,8 +14,8 @@ import (
 // Format is a v2 embedded format: how keys and values are carried in the
 // JSON of produce requests and records responses.
 //
-// NOTE: a new format needs an entry in formats and, if it uses schemas,
-// the key_schema/value_schema handling in produceV2.
+// NOTE: a new format needs an entry in formats, or in schemaFormats and
+// schemaTypes if it uses schemas (produceV2 encodes those with a codec).
 type Format interface {
 	// Name is the format's name in content types and consumer configs.
 	Name() string
@@ -26,8 +26,9 @@ type Format interface {
 	Decode(b []byte) (json.RawMessage, error)
 }
 
-// formats are the embedded formats served. avro, jsonschema and protobuf
-// need the schema registry and are recognised but refused for now.
+// formats are the embedded formats without schemas. avro, jsonschema and
+// protobuf are schemaFormats (schema.go), served when the proxy has a
+// schema registry.
 var formats = map[string]Format{
 	"binary": binaryFormat{},
 	"json":   jsonFormat{},
@@ -111,24 +112,27 @@ func formatOf(mt string) (name string, ok bool) {
 }
 
 // lookupFormat returns the format named name or an error in the reference's
-// terms: schema formats are not served yet, others are unknown.
-func lookupFormat(name string, status, code int) (Format, error) {
+// terms: schema formats need the schema registry, others are unknown.
+func (p *Proxy) lookupFormat(name string, status, code int) (Format, error) {
 	if f, ok := formats[name]; ok {
 		return f, nil
 	}
 	if schemaFormats[name] {
-		return nil, errorf(status, code, "embedded format %q needs the schema registry, which this REST proxy does not use yet", name)
+		if p.reg == nil {
+			return nil, errorf(status, code, "embedded format %q needs the schema registry, and this REST proxy has none configured (schema.registry.url)", name)
+		}
+		return schemaFormat{name: name, typ: schemaTypes[name], reg: p.reg, p: p}, nil
 	}
-	return nil, errorf(status, code, "unknown embedded format %q (want binary or json)", name)
+	return nil, errorf(status, code, "unknown embedded format %q (want binary, json, avro, jsonschema or protobuf)", name)
 }
 
 // produceFormat is the format of a v2 produce request's Content-Type.
-func produceFormat(r *http.Request) (Format, error) {
+func (p *Proxy) produceFormat(r *http.Request) (Format, error) {
 	name, ok := formatOf(mediaType(r))
 	if !ok {
 		return nil, unsupportedMedia(r)
 	}
-	f, err := lookupFormat(name, http.StatusUnsupportedMediaType, http.StatusUnsupportedMediaType)
+	f, err := p.lookupFormat(name, http.StatusUnsupportedMediaType, http.StatusUnsupportedMediaType)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type Proxy struct {
 	log *slog.Logger
 	cl  *kgo.Client  // shared producer and admin client
 	adm *kadm.Client // over cl
+	reg *registry    // nil without Config.SchemaRegistryURL
 
 	mux *http.ServeMux
 
@@ -71,6 +72,12 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 		adm:       kadm.NewClient(cl),
 		instances: make(map[instanceKey]*instance),
 		stop:      make(chan struct{}),
+	}
+	if cfg.SchemaRegistryURL != "" {
+		if p.reg, err = newRegistry(cfg.SchemaRegistryURL); err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("rest proxy schema registry client: %w", err)
+		}
 	}
 	p.adm.SetTimeoutMillis(int32(min(cfg.RequestTimeout, time.Hour).Milliseconds()))
 	p.routes()

@@ -100,7 +100,7 @@ func (p *Proxy) createInstance(w http.ResponseWriter, r *http.Request) (int, any
 			return 0, nil, conf("unknown consumer config %q", k)
 		}
 	}
-	f, err := lookupFormat(format, http.StatusUnprocessableEntity, codeInvalidConsumerConf)
+	f, err := p.lookupFormat(format, http.StatusUnprocessableEntity, codeInvalidConsumerConf)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -244,7 +245,7 @@ func (p *Proxy) producePartitionV2(w http.ResponseWriter, r *http.Request) (int,
 // produceV2 produces the records of a v2 request and answers each one's
 // partition and offset (or error) in request order.
 func (p *Proxy) produceV2(r *http.Request, toPartition bool) (int, any, error) {
-	f, err := produceFormat(r)
+	f, err := p.produceFormat(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -270,15 +271,25 @@ func (p *Proxy) produceV2(r *http.Request, toPartition bool) (int, any, error) {
 		}
 		fixed = &part
 	}
+	encKey, encValue := f.Encode, f.Encode
+	var resp v2ProduceResponse
+	if sf, ok := f.(schemaFormat); ok {
+		kc, vc, err := p.produceCodecs(ctx, sf, topic, &req)
+		if err != nil {
+			return 0, nil, err
+		}
+		encKey, resp.KeySchemaID = codecEncoder(kc, codeKeySchemaMissing, "key")
+		encValue, resp.ValueSchemaID = codecEncoder(vc, codeValueSchemaMissing, "value")
+	}
 	explicitCtx := context.WithValue(ctx, explicitPartition{}, true)
 	recs := make([]*kgo.Record, len(req.Records))
 	for i, rec := range req.Records {
 		kr := &kgo.Record{Topic: topic, Context: ctx}
-		if kr.Key, err = f.Encode(rec.Key); err != nil {
-			return 0, nil, httpErr(http.StatusUnprocessableEntity, "records[%d].key: %v", i, err)
+		if kr.Key, err = encKey(rec.Key); err != nil {
+			return 0, nil, encodeErr(err, "records[%d].key", i)
 		}
-		if kr.Value, err = f.Encode(rec.Value); err != nil {
-			return 0, nil, httpErr(http.StatusUnprocessableEntity, "records[%d].value: %v", i, err)
+		if kr.Value, err = encValue(rec.Value); err != nil {
+			return 0, nil, encodeErr(err, "records[%d].value", i)
 		}
 		part := rec.Partition
 		if fixed != nil {
@@ -293,7 +304,7 @@ func (p *Proxy) produceV2(r *http.Request, toPartition bool) (int, any, error) {
 		recs[i] = kr
 	}
 	results := p.cl.ProduceSync(ctx, recs...)
-	resp := v2ProduceResponse{Offsets: make([]v2Offset, len(results))}
+	resp.Offsets = make([]v2Offset, len(results))
 	for i, res := range results {
 		if res.Err != nil {
 			code, msg := produceErrCode(res.Err)
@@ -313,4 +324,56 @@ func produceErrCode(err error) (int, string) {
 		return codeTooLarge, e.Message
 	}
 	return e.Code, e.Message
+}
+
+// produceCodecs resolves the key and value schemas of a schema format
+// request: registered from key_schema/value_schema under TOPIC-key and
+// TOPIC-value, or looked up by key_schema_id/value_schema_id. A side
+// without either is nil.
+func (p *Proxy) produceCodecs(ctx context.Context, f schemaFormat, topic string, req *v2ProduceRequest) (kc, vc *codec, err error) {
+	if kc, err = p.codecFor(ctx, f.typ, topic, true, schemaSide{req.KeySchema, req.KeySchemaID}); err != nil {
+		return nil, nil, err
+	}
+	if vc, err = p.codecFor(ctx, f.typ, topic, false, schemaSide{req.ValueSchema, req.ValueSchemaID}); err != nil {
+		return nil, nil, err
+	}
+	return kc, vc, nil
+}
+
+// codecEncoder is the encoder of one side of a schema format request and
+// the schema id its response reports: null stays null; data without a
+// schema is refused with missingCode.
+func codecEncoder(c *codec, missingCode int, side string) (func(json.RawMessage) ([]byte, error), *int) {
+	return func(data json.RawMessage) ([]byte, error) {
+		if isNull(data) {
+			return nil, nil
+		}
+		if c == nil {
+			return nil, errorf(http.StatusUnprocessableEntity, missingCode,
+				"Request includes %ss but does not include %s schema (%s_schema or %s_schema_id)", side, side, side, side)
+		}
+		b, err := c.encode(data)
+		if err != nil {
+			return nil, errorf(http.StatusUnprocessableEntity, codeConversion, "%v", err)
+		}
+		return b, nil
+	}, schemaIDOf(c)
+}
+
+func schemaIDOf(c *codec) *int {
+	if c == nil {
+		return nil
+	}
+	id := c.id
+	return &id
+}
+
+// encodeErr places an encoding error at its record; an *Error keeps its
+// status and code.
+func encodeErr(err error, where string, i int) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Status: e.Status, Code: e.Code, Message: fmt.Sprintf(where, i) + ": " + e.Message}
+	}
+	return httpErr(http.StatusUnprocessableEntity, where+": %v", i, err)
 }

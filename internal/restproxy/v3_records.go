@@ -26,6 +26,10 @@ import (
 type v3Data struct {
 	Type string          `json:"type"`
 	Data json.RawMessage `json:"data"`
+	// AVRO, JSONSCHEMA and PROTOBUF: a registered schema's id, or a schema
+	// to register under TOPIC-key or TOPIC-value.
+	SchemaID *int    `json:"schema_id"`
+	Schema   *string `json:"schema"`
 }
 
 type v3ProduceRequest struct {
@@ -40,8 +44,9 @@ type v3ProduceRequest struct {
 }
 
 type v3DataSize struct {
-	Type string `json:"type"`
-	Size int    `json:"size"`
+	Type     string `json:"type"`
+	Size     int    `json:"size"`
+	SchemaID *int   `json:"schema_id,omitempty"`
 }
 
 type v3ProduceResponse struct {
@@ -56,46 +61,67 @@ type v3ProduceResponse struct {
 	Value       *v3DataSize `json:"value,omitempty"`
 }
 
-// v3Encode turns a v3 key or value into bytes. An absent or null data is
-// a nil key or value; a missing type is JSON.
-func v3Encode(d *v3Data) ([]byte, string, error) {
+// v3Encode turns a v3 key or value of topic into bytes. An absent or null
+// data is a nil key or value; a missing type is JSON. Schema types return
+// the schema id used.
+func (p *Proxy) v3Encode(ctx context.Context, topic string, key bool, d *v3Data) ([]byte, string, *int, error) {
 	if d == nil {
-		return nil, "", nil
+		return nil, "", nil, nil
 	}
 	typ := strings.ToUpper(d.Type)
 	if typ == "" {
 		typ = "JSON"
 	}
 	if isNull(d.Data) {
-		return nil, typ, nil
+		return nil, typ, nil, nil
 	}
+	if st, ok := schemaTypes[typ]; ok {
+		if p.reg == nil {
+			return nil, typ, nil, fmt.Errorf("type %s needs the schema registry, and this REST proxy has none configured (schema.registry.url)", typ)
+		}
+		c, err := p.codecFor(ctx, st, topic, key, schemaSide{d.Schema, d.SchemaID})
+		if err != nil {
+			return nil, typ, nil, err
+		}
+		if c == nil {
+			return nil, typ, nil, fmt.Errorf("type %s needs schema_id or schema", typ)
+		}
+		b, err := c.encode(d.Data)
+		if err != nil {
+			return nil, typ, nil, err
+		}
+		return b, typ, schemaIDOf(c), nil
+	}
+	b, err := v3EncodePlain(typ, d)
+	return b, typ, nil, err
+}
+
+func v3EncodePlain(typ string, d *v3Data) ([]byte, error) {
 	switch typ {
 	case "BINARY":
 		var s string
 		if err := json.Unmarshal(d.Data, &s); err != nil {
-			return nil, typ, errors.New("BINARY data must be a base64 string")
+			return nil, errors.New("BINARY data must be a base64 string")
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return nil, typ, fmt.Errorf("BINARY data is not valid base64: %v", err)
+			return nil, fmt.Errorf("BINARY data is not valid base64: %v", err)
 		}
-		return b, typ, nil
+		return b, nil
 	case "STRING":
 		var s string
 		if err := json.Unmarshal(d.Data, &s); err != nil {
-			return nil, typ, errors.New("STRING data must be a JSON string")
+			return nil, errors.New("STRING data must be a JSON string")
 		}
-		return []byte(s), typ, nil
+		return []byte(s), nil
 	case "JSON":
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, d.Data); err != nil {
-			return nil, typ, err
+			return nil, err
 		}
-		return buf.Bytes(), typ, nil
-	case "AVRO", "JSONSCHEMA", "PROTOBUF":
-		return nil, typ, fmt.Errorf("type %s needs the schema registry, which this REST proxy does not use yet", typ)
+		return buf.Bytes(), nil
 	}
-	return nil, typ, fmt.Errorf("unknown type %q (want BINARY, JSON or STRING)", d.Type)
+	return nil, fmt.Errorf("unknown type %q (want BINARY, JSON, STRING, AVRO, JSONSCHEMA or PROTOBUF)", d.Type)
 }
 
 // limitedReader fails once more than limit bytes were read since the last
@@ -148,14 +174,25 @@ func (p *Proxy) produceRecordsV3(w http.ResponseWriter, r *http.Request) {
 		bad := func(format string, a ...any) v3ProduceResponse {
 			return v3ProduceResponse{ErrorCode: http.StatusBadRequest, Message: fmt.Sprintf(format, a...)}
 		}
-		rec := &kgo.Record{Topic: topic}
-		key, ktype, err := v3Encode(req.Key)
-		if err != nil {
-			return bad("key: %v", err)
+		// A schema problem keeps its status (422 refused schema, 408
+		// registry unreachable); bad data is 400.
+		encodeFail := func(side string, err error) v3ProduceResponse {
+			var e *Error
+			if errors.As(err, &e) {
+				return v3ProduceResponse{ErrorCode: e.Status, Message: side + ": " + e.Message}
+			}
+			return bad("%s: %v", side, err)
 		}
-		val, vtype, err := v3Encode(req.Value)
+		rec := &kgo.Record{Topic: topic}
+		ectx, ecancel := context.WithTimeout(r.Context(), p.cfg.RequestTimeout)
+		defer ecancel()
+		key, ktype, kid, err := p.v3Encode(ectx, topic, true, req.Key)
 		if err != nil {
-			return bad("value: %v", err)
+			return encodeFail("key", err)
+		}
+		val, vtype, vid, err := p.v3Encode(ectx, topic, false, req.Value)
+		if err != nil {
+			return encodeFail("value", err)
 		}
 		rec.Key, rec.Value = key, val
 		for _, h := range req.Headers {
@@ -188,10 +225,10 @@ func (p *Proxy) produceRecordsV3(w http.ResponseWriter, r *http.Request) {
 		out := v3ProduceResponse{ErrorCode: http.StatusOK, ClusterID: md.Cluster, TopicName: topic,
 			PartitionID: &res.Record.Partition, Offset: &res.Record.Offset, Timestamp: &ts}
 		if req.Key != nil {
-			out.Key = &v3DataSize{ktype, len(key)}
+			out.Key = &v3DataSize{ktype, len(key), kid}
 		}
 		if req.Value != nil {
-			out.Value = &v3DataSize{vtype, len(val)}
+			out.Value = &v3DataSize{vtype, len(val), vid}
 		}
 		return out
 	}
