@@ -26,23 +26,10 @@ func (b *Broker) groupCoordinator() (*group.Coordinator, error) {
 	if c := b.groups.Load(); c != nil {
 		return c, nil
 	}
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		return nil, fmt.Errorf("broker is shutting down")
-	}
-	if b.meta.Image().Topic(group.Topic) == nil {
-		n := b.cfgInt("offsets.topic.num.partitions", 50)
-		configs := map[string]string{
-			"cleanup.policy":   "compact",
-			"segment.bytes":    strconv.Itoa(b.cfgInt("offsets.topic.segment.bytes", 100<<20)),
-			"compression.type": "producer",
-		}
-		if _, err := b.createTopic(group.Topic, int32(n), configs); err != nil {
-			return nil, fmt.Errorf("create %s: %w", group.Topic, err)
-		}
-		b.log.Info("created the internal topic", "topic", group.Topic, "partitions", n)
+	err := b.ensureInternalTopic(group.Topic, b.cfgInt("offsets.topic.num.partitions", 50),
+		b.cfgInt("offsets.topic.segment.bytes", 100<<20), "producer")
+	if err != nil {
+		return nil, err
 	}
 	return b.startGroups()
 }
@@ -76,6 +63,31 @@ func (b *Broker) startGroups() (*group.Coordinator, error) {
 	}
 	b.groups.Store(c)
 	return c, nil
+}
+
+// ensureInternalTopic creates a coordinator's compacted internal topic with
+// Kafka's settings for it unless it exists. The caller serializes calls for
+// one topic (groupsMu, txnsMu).
+func (b *Broker) ensureInternalTopic(name string, partitions, segmentBytes int, compression string) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return fmt.Errorf("broker is shutting down")
+	}
+	if b.meta.Image().Topic(name) != nil {
+		return nil
+	}
+	configs := map[string]string{
+		"cleanup.policy":   "compact",
+		"segment.bytes":    strconv.Itoa(segmentBytes),
+		"compression.type": compression,
+	}
+	if _, err := b.createTopic(name, int32(partitions), configs); err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	b.log.Info("created the internal topic", "topic", name, "partitions", partitions)
+	return nil
 }
 
 func (b *Broker) cfgInt(key string, def int) int {

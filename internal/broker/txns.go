@@ -3,7 +3,6 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/samsa-io/samsa/internal/record"
@@ -29,23 +28,10 @@ func (b *Broker) txnCoordinator() (*txn.Coordinator, error) {
 	if c := b.txns.Load(); c != nil {
 		return c, nil
 	}
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		return nil, fmt.Errorf("broker is shutting down")
-	}
-	if b.meta.Image().Topic(txn.Topic) == nil {
-		n := b.cfgInt("transaction.state.log.num.partitions", 50)
-		configs := map[string]string{
-			"cleanup.policy":   "compact",
-			"segment.bytes":    strconv.Itoa(b.cfgInt("transaction.state.log.segment.bytes", 100<<20)),
-			"compression.type": "uncompressed",
-		}
-		if _, err := b.createTopic(txn.Topic, int32(n), configs); err != nil {
-			return nil, fmt.Errorf("create %s: %w", txn.Topic, err)
-		}
-		b.log.Info("created the internal topic", "topic", txn.Topic, "partitions", n)
+	err := b.ensureInternalTopic(txn.Topic, b.cfgInt("transaction.state.log.num.partitions", 50),
+		b.cfgInt("transaction.state.log.segment.bytes", 100<<20), "uncompressed")
+	if err != nil {
+		return nil, err
 	}
 	return b.startTxns()
 }
