@@ -45,7 +45,8 @@ and consume over HTTP with the Confluent REST Proxy API:
       same for keys; schemas registered under TOPIC-value and TOPIC-key),
       consumer instances under /consumers/{group}, GET /brokers.
   v3: /v3/clusters[/{id}], brokers, topics (list, create, get, delete),
-      partitions, topic configs (list, get, set, reset, :alter), and
+      partitions, topic configs (list, get, set, reset, :alter), consumer
+      groups with their consumers, lags and lag-summary, and
       POST /v3/clusters/{id}/topics/{t}/records (one JSON per record; a
       chunked body streams one delivery report per line).
 

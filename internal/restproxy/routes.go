@@ -51,4 +51,12 @@ func (p *Proxy) routes() {
 	m.HandleFunc("DELETE "+c+"/topics/{topic}/configs/{name}", p.v3(p.resetTopicConfigV3))
 	m.HandleFunc("POST "+c+"/topics/{topic}/configs:alter", p.v3(p.batchAlterTopicConfigsV3))
 	m.HandleFunc("POST "+c+"/topics/{topic}/records", p.produceRecordsV3)
+	g := c + "/consumer-groups/{group}"
+	m.HandleFunc("GET "+c+"/consumer-groups", p.v3(p.listGroupsV3))
+	m.HandleFunc("GET "+g, p.v3(p.getGroupV3))
+	m.HandleFunc("GET "+g+"/consumers", p.v3(p.listConsumersV3))
+	m.HandleFunc("GET "+g+"/consumers/{consumer}", p.v3(p.getConsumerV3))
+	m.HandleFunc("GET "+g+"/lags", p.v3(p.listLagsV3))
+	m.HandleFunc("GET "+g+"/lags/{topic}/partitions/{partition}", p.v3(p.getLagV3))
+	m.HandleFunc("GET "+g+"/lag-summary", p.v3(p.lagSummaryV3))
 }
