@@ -361,6 +361,19 @@ func avroToJSON(s avro.Schema, v any) (any, error) {
 		if v == nil {
 			return nil, nil
 		}
+		// hamba/avro gives some unions (not ["null", X]) already wrapped
+		// as {branch: value}.
+		if m, ok := v.(map[string]any); ok && len(m) == 1 {
+			for _, b := range s.Types() {
+				if x, ok := m[branchName(b)]; ok {
+					y, err := avroToJSON(b, x)
+					if err != nil {
+						return nil, err
+					}
+					return map[string]any{branchName(b): y}, nil
+				}
+			}
+		}
 		for _, b := range s.Types() {
 			if b.Type() != avro.Null && fits(b, v) {
 				x, err := avroToJSON(b, v)

@@ -236,3 +236,80 @@ func TestSchemaV3Records(t *testing.T) {
 		}
 	}
 }
+
+// Avro's JSON encoding both ways for every kind of schema, through
+// hamba/avro's binary encoding.
+func TestAvroJSONRoundTrip(t *testing.T) {
+	text := `{"type":"record","name":"All","namespace":"ns","fields":[
+		{"name":"b","type":"boolean"},{"name":"i","type":"int"},{"name":"l","type":"long"},
+		{"name":"f","type":"float"},{"name":"d","type":"double"},{"name":"s","type":"string"},
+		{"name":"by","type":"bytes"},{"name":"fx","type":{"type":"fixed","name":"F","size":2}},
+		{"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}},
+		{"name":"a","type":{"type":"array","items":"int"}},{"name":"m","type":{"type":"map","values":"string"}},
+		{"name":"u","type":["null","int","string","ns.E"]},{"name":"u2","type":["null","F"]},
+		{"name":"nested","type":["null",{"type":"record","name":"N","fields":[{"name":"x","type":"long"}]}]},
+		{"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
+		{"name":"dflt","type":"string","default":"dv"}]}`
+	c, err := parseSchema(sr.TypeAvro, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := `{"b":true,"i":-3,"l":9007199254740993,"f":1.5,"d":2.25,"s":"x","by":"\u0001\u00ff","fx":"ab","e":"B","a":[1,2],"m":{"k":"v"},` +
+		`"u":{"ns.E":"A"},"u2":{"ns.F":"zz"},"nested":{"ns.N":{"x":7}},"ts":1700000000123}`
+	b, err := c.encode(json.RawMessage(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.decode(b[5:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSuffix(in, "}") + `,"dflt":"dv"}`
+	if !sameJSON(t, string(out), want) {
+		t.Fatalf("round trip:\n got %s\nwant %s", out, want)
+	}
+	for _, bad := range []string{
+		`{"b":1}`, // wrong type
+		strings.Replace(in, `"i":-3`, `"i":3000000000`, 1),  // out of int range
+		strings.Replace(in, `"e":"B"`, `"e":"C"`, 1),        // not a symbol
+		strings.Replace(in, `"u":{"ns.E":"A"}`, `"u":5`, 1), // union value not wrapped
+		strings.Replace(in, `"fx":"ab"`, `"fx":"abc"`, 1),   // fixed size
+		strings.Replace(in, `"s":"x"`, `"s":"x","extra":1`, 1),
+	} {
+		if _, err := c.encode(json.RawMessage(bad)); err == nil {
+			t.Errorf("encoded %s", bad)
+		}
+	}
+}
+
+// A protobuf record written by another client for a nested message
+// (message indexes [1, 0]) decodes by its indexes.
+func TestSchemaProtobufMessageIndexes(t *testing.T) {
+	e, regURL := startWithRegistry(t)
+	e.createTopic(t, "pbi", 1)
+	cl, err := sr.NewClient(sr.URLs(regURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "syntax = \"proto3\";\nmessage A { string a = 1; }\nmessage B { message Inner { int64 n = 1; string s = 2; } Inner i = 1; }\n"
+	ss, err := cl.CreateSchema(context.Background(), "pbi-value", sr.Schema{Schema: text, Type: sr.TypeProtobuf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inner{n: 5, s: "hi"}: field 1 varint 5, field 2 bytes "hi".
+	val := []byte{0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(val[1:], uint32(ss.ID))
+	val = binary.AppendVarint(val, 2) // two indexes
+	val = binary.AppendVarint(val, 1)
+	val = binary.AppendVarint(val, 0)
+	val = append(val, 0x08, 5, 0x12, 2, 'h', 'i')
+	if err := e.b.Client(t).ProduceSync(context.Background(), &kgo.Record{Topic: "pbi", Value: val}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	e.want(t, "POST", "/consumers/gpbi", ctV2, `{"name":"c","format":"protobuf","auto.offset.reset":"earliest"}`, 200, "*")
+	inst := "/consumers/gpbi/instances/c"
+	e.want(t, "POST", inst+"/subscription", ctV2, `{"topics":["pbi"]}`, 204, "")
+	if got, want := e.pollRecords(t, inst, ctProtobuf, 1), `{"topic":"pbi","key":null,"value":{"n":"5","s":"hi"},"partition":0,"offset":0}`; !sameJSON(t, got, want) {
+		t.Fatalf("records:\n got %s\nwant %s", got, want)
+	}
+}

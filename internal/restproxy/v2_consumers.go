@@ -494,6 +494,9 @@ func (p *Proxy) records(in *instance, w http.ResponseWriter, r *http.Request) (i
 			if n > 0 {
 				break // answer what decoded; the bad record fails the next call
 			}
+			if e, ok := err.(*Error); ok && e.Code == codeSchemaRegistry {
+				return 0, nil, errorf(e.Status, e.Code, "record at offset %d of partition %d of topic %s: %s", rec.Offset, rec.Partition, rec.Topic, e.Message)
+			}
 			return 0, nil, errorf(http.StatusInternalServerError, codeKafka,
 				"record at offset %d of partition %d of topic %s: %v for format %s", rec.Offset, rec.Partition, rec.Topic, err, in.format.Name())
 		}
