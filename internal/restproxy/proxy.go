@@ -34,6 +34,9 @@ type Proxy struct {
 
 	mux *http.ServeMux
 
+	metaMu sync.Mutex                 // guards meta
+	meta   map[string]cachedTopicMeta // produce's topic metadata, see producerTopicMeta
+
 	mu        sync.Mutex // guards instances and closed
 	instances map[instanceKey]*instance
 	closed    bool

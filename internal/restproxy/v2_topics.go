@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -30,6 +31,40 @@ func (p *Proxy) topicMeta(ctx context.Context, topic string) (kadm.TopicDetail, 
 	if td.Err != nil {
 		return kadm.TopicDetail{}, kafkaErr("topic "+topic, td.Err)
 	}
+	return td, nil
+}
+
+// topicMetaTTL is how long produce trusts a topic's metadata: without it
+// every produce request pays a Metadata round trip before its Produce.
+// Only topics found are cached, so a topic created a moment ago is seen at
+// once; a topic deleted within the TTL fails at the produce itself.
+const topicMetaTTL = time.Second
+
+type cachedTopicMeta struct {
+	td kadm.TopicDetail
+	at time.Time
+}
+
+// producerTopicMeta is topicMeta for the produce path, cached for
+// topicMetaTTL.
+func (p *Proxy) producerTopicMeta(ctx context.Context, topic string) (kadm.TopicDetail, error) {
+	now := time.Now()
+	p.metaMu.Lock()
+	c, ok := p.meta[topic]
+	p.metaMu.Unlock()
+	if ok && now.Sub(c.at) < topicMetaTTL {
+		return c.td, nil
+	}
+	td, err := p.topicMeta(ctx, topic)
+	if err != nil {
+		return td, err
+	}
+	p.metaMu.Lock()
+	if p.meta == nil || len(p.meta) > 10000 {
+		p.meta = map[string]cachedTopicMeta{}
+	}
+	p.meta[topic] = cachedTopicMeta{td: td, at: now}
+	p.metaMu.Unlock()
 	return td, nil
 }
 
@@ -259,7 +294,7 @@ func (p *Proxy) produceV2(r *http.Request, toPartition bool) (int, any, error) {
 	ctx, cancel := p.ctx(r)
 	defer cancel()
 	topic := r.PathValue("topic")
-	td, err := p.topicMeta(ctx, topic)
+	td, err := p.producerTopicMeta(ctx, topic)
 	if err != nil {
 		return 0, nil, err
 	}
