@@ -64,6 +64,16 @@ if [ $# -eq 0 ] && [ "$fuzztime" != "0" ]; then
 		./internal/record:FuzzDecompress ./internal/storage:FuzzRecover ./internal/storage:FuzzTxnIndex; do
 		echo "fuzz ${target#*:} for $fuzztime"
 		if ! out=$(go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$fuzztime" "${target%%:*}" 2>&1); then
+			# Go before 1.27 can report a bare "context deadline exceeded"
+			# when -fuzztime ends while a worker is mid-input
+			# (go.dev/issue/75804): no input failed and nothing was
+			# written. A real finding always writes "Failing input written
+			# to testdata/fuzz/..."; only that, or any other failure, fails.
+			if grep -q 'context deadline exceeded' <<<"$out" &&
+				! grep -qE 'Failing input written|panic:|\.go:[0-9]+:' <<<"$out"; then
+				echo "  (ignored: Go's fuzz coordinator hit its -fuzztime deadline mid-input, go.dev/issue/75804; no input failed)"
+				continue
+			fi
 			echo "$out"
 			exit 1
 		fi
