@@ -44,7 +44,10 @@ Then use any Kafka client against 127.0.0.1:9092, or samsa's own client commands
 
   samsa topic create orders --partitions 6
   echo 'k1:hello' | samsa produce orders --key-separator :
-  samsa consume orders --from-beginning --count 1`,
+  samsa consume orders --from-beginning --count 1
+
+The same server runs a Schema Registry on http://127.0.0.1:8081 (Confluent's
+API; see samsa schema) and a REST Proxy on http://127.0.0.1:8082.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
