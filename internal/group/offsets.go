@@ -21,27 +21,14 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 	if req.Version >= 2 && req.Version <= 4 {
 		retention = req.RetentionTimeMillis
 	}
-	codes := make([][]int16, len(req.Topics))
-	setAll := func(code int16) {
-		for i := range codes {
-			for j := range codes[i] {
-				if codes[i][j] == 0 {
-					codes[i][j] = code
-				}
-			}
-		}
-	}
+	codes := make(commitCodes, len(req.Topics))
 	for i, t := range req.Topics {
 		codes[i] = make([]int16, len(t.Partitions))
 		for j, p := range t.Partitions {
-			switch {
-			case !exists(t.Topic, p.Partition):
-				codes[i][j] = kerr.UnknownTopicOrPartition.Code
-			case p.Metadata != nil && len(*p.Metadata) > c.cfg.MetadataMaxBytes:
-				codes[i][j] = kerr.OffsetMetadataTooLarge.Code
-			}
+			codes[i][j] = c.precheckOffset(exists, t.Topic, p.Partition, p.Metadata)
 		}
 	}
+	setAll := codes.setAll
 	defer func() {
 		for i, t := range req.Topics {
 			rt := kmsg.NewOffsetCommitResponseTopic()
@@ -149,6 +136,33 @@ func (c *Coordinator) CommitOffsets(req *kmsg.OffsetCommitRequest, exists func(t
 		g.offsets[tp] = o
 	}
 	return resp
+}
+
+// commitCodes holds the error code of every partition of an offset commit,
+// by topic then partition index, in request order.
+type commitCodes [][]int16
+
+// setAll gives code to every partition that has no error yet.
+func (cc commitCodes) setAll(code int16) {
+	for i := range cc {
+		for j := range cc[i] {
+			if cc[i][j] == 0 {
+				cc[i][j] = code
+			}
+		}
+	}
+}
+
+// precheckOffset is the check of one committed offset that needs no group:
+// the partition exists and its metadata fits offset.metadata.max.bytes.
+func (c *Coordinator) precheckOffset(exists func(string, int32) bool, topic string, partition int32, metadata *string) int16 {
+	switch {
+	case !exists(topic, partition):
+		return kerr.UnknownTopicOrPartition.Code
+	case metadata != nil && len(*metadata) > c.cfg.MetadataMaxBytes:
+		return kerr.OffsetMetadataTooLarge.Code
+	}
+	return 0
 }
 
 // FetchedPartition is one committed offset (Offset -1: none). ErrorCode is

@@ -44,27 +44,14 @@ func (c *Coordinator) TxnCommitOffsets(req *kmsg.TxnOffsetCommitRequest, exists 
 	if req.Version < 3 {
 		gen, memberID, instanceID = -1, "", nil
 	}
-	codes := make([][]int16, len(req.Topics))
-	setAll := func(code int16) {
-		for i := range codes {
-			for j := range codes[i] {
-				if codes[i][j] == 0 {
-					codes[i][j] = code
-				}
-			}
-		}
-	}
+	codes := make(commitCodes, len(req.Topics))
 	for i, t := range req.Topics {
 		codes[i] = make([]int16, len(t.Partitions))
 		for j, p := range t.Partitions {
-			switch {
-			case !exists(t.Topic, p.Partition):
-				codes[i][j] = kerr.UnknownTopicOrPartition.Code
-			case p.Metadata != nil && len(*p.Metadata) > c.cfg.MetadataMaxBytes:
-				codes[i][j] = kerr.OffsetMetadataTooLarge.Code
-			}
+			codes[i][j] = c.precheckOffset(exists, t.Topic, p.Partition, p.Metadata)
 		}
 	}
+	setAll := codes.setAll
 	defer func() {
 		for i, t := range req.Topics {
 			rt := kmsg.NewTxnOffsetCommitResponseTopic()
