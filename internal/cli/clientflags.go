@@ -47,16 +47,25 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 		"how long to wait for the broker: connecting, metadata and admin requests, record delivery")
 }
 
-// seeds splits --bootstrap into addresses.
-func (f *clientFlags) seeds() ([]string, error) {
+// splitSeeds splits a comma-separated broker list given with flag.
+func splitSeeds(list, flag string) ([]string, error) {
 	var out []string
-	for _, s := range strings.Split(f.bootstrap, ",") {
+	for _, s := range strings.Split(list, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
 	}
 	if len(out) == 0 {
-		return nil, usagef("--bootstrap is empty; give at least one host:port")
+		return nil, usagef("%s is empty; give at least one host:port", flag)
+	}
+	return out, nil
+}
+
+// seeds splits --bootstrap into addresses.
+func (f *clientFlags) seeds() ([]string, error) {
+	out, err := splitSeeds(f.bootstrap, "--bootstrap")
+	if err != nil {
+		return nil, err
 	}
 	if f.timeout <= 0 {
 		return nil, usagef("--timeout must be positive, got %v", f.timeout)

@@ -142,8 +142,7 @@ func startCompanion(ctx context.Context, spec companionSpec, listener, bootstrap
 		ln.Close()
 		return nil, err
 	}
-	c := &companion{name: spec.name, key: spec.key, addr: ln.Addr().String(), close: closeFn,
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	c := &companion{name: spec.name, key: spec.key, addr: ln.Addr().String(), close: closeFn, srv: newHTTPServer(h)}
 	go func() {
 		if err := c.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("the "+spec.name+" stopped serving", "err", err)
@@ -166,4 +165,29 @@ func stopCompanions(ctx context.Context, cs []*companion) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// serveUntilDone serves h on ln for a standalone companion command until
+// ctx is done (the caller's signal context) or serving fails, then shuts
+// down, letting requests in flight finish for up to 30 s.
+func serveUntilDone(ctx context.Context, name string, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := newHTTPServer(h)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving the "+name, "address", "http://"+ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("%s shutdown: %w", name, err)
+	}
+	return nil
 }

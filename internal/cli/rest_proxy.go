@@ -1,11 +1,7 @@
 package cli
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -62,14 +58,9 @@ leave their groups.`,
     --data '{"records":[{"key":"k","value":{"n":1}}]}' http://127.0.0.1:8082/topics/orders`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var seeds []string
-			for _, s := range strings.Split(bootstrap, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					seeds = append(seeds, s)
-				}
-			}
-			if len(seeds) == 0 {
-				return usagef("--bootstrap-server is empty; give at least one host:port")
+			seeds, err := splitSeeds(bootstrap, "--bootstrap-server")
+			if err != nil {
+				return err
 			}
 			log, err := newLogger(logLevel, logFormat)
 			if err != nil {
@@ -94,24 +85,9 @@ leave their groups.`,
 				return err
 			}
 			defer p.Close()
-			srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
-			log.Info("rest proxy listening", "addr", ln.Addr().String(), "bootstrap", strings.Join(seeds, ","))
-			select {
-			case err := <-errc:
-				return fmt.Errorf("rest proxy: %w", err)
-			case <-ctx.Done():
-			}
-			stop() // a second signal kills the process
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("rest proxy shutdown: %w", err)
-			}
-			return nil
+			return serveUntilDone(ctx, "REST proxy", ln, p.Handler(), log)
 		},
 	}
 	def := defaultBootstrap

@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -45,14 +43,9 @@ http://<--listen>.`,
     --data '{"schema":"\"string\""}' http://127.0.0.1:8081/subjects/t-value/versions`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var seeds []string
-			for _, s := range strings.Split(bootstrap, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					seeds = append(seeds, s)
-				}
-			}
-			if len(seeds) == 0 {
-				return usagef("--bootstrap-server is empty; give at least one host:port")
+			seeds, err := splitSeeds(bootstrap, "--bootstrap-server")
+			if err != nil {
+				return err
 			}
 			log, err := newLogger(logLevel, logFormat)
 			if err != nil {
@@ -80,17 +73,7 @@ http://<--listen>.`,
 				reg.Close()
 				return fmt.Errorf("%w — is the cluster at %s reachable?", err, bootstrap)
 			}
-			srv := &http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
-			log.Info("schema registry listening", "addr", ln.Addr().String())
-			select {
-			case <-ctx.Done():
-			case err = <-errc:
-			}
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return errors.Join(ignoreClosed(err), srv.Shutdown(sctx), reg.Close())
+			return errors.Join(serveUntilDone(ctx, "schema registry", ln, reg.Handler(), log), reg.Close())
 		},
 	}
 	f := cmd.Flags()
@@ -103,11 +86,4 @@ http://<--listen>.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd
-}
-
-func ignoreClosed(err error) error {
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
 }
