@@ -56,6 +56,7 @@ func (p *Proxy) routes() {
 	m.HandleFunc("GET "+g, p.v3(p.getGroupV3))
 	m.HandleFunc("GET "+g+"/consumers", p.v3(p.listConsumersV3))
 	m.HandleFunc("GET "+g+"/consumers/{consumer}", p.v3(p.getConsumerV3))
+	m.HandleFunc("GET "+g+"/consumers/{consumer}/assignments", p.v3(p.listAssignmentsV3))
 	m.HandleFunc("GET "+g+"/lags", p.v3(p.listLagsV3))
 	m.HandleFunc("GET "+g+"/lags/{topic}/partitions/{partition}", p.v3(p.getLagV3))
 	m.HandleFunc("GET "+g+"/lag-summary", p.v3(p.lagSummaryV3))

@@ -2,6 +2,7 @@ package restproxy
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -162,6 +163,52 @@ func (p *Proxy) getConsumerV3(w http.ResponseWriter, r *http.Request) (int, any,
 		}
 	}
 	return 0, nil, httpErr(http.StatusNotFound, "Consumer %s cannot be found.", r.PathValue("consumer"))
+}
+
+// listAssignmentsV3 lists the partitions a consumer is assigned, from the
+// member's consumer-protocol assignment (the target of the consumer
+// resource's "assignments" link).
+func (p *Proxy) listAssignmentsV3(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	ctx, cancel := p.ctx(r)
+	defer cancel()
+	md, cself, err := p.cluster(ctx, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	g, err := p.describeGroup(ctx, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := r.PathValue("consumer")
+	i := slices.IndexFunc(g.Members, func(m kadm.DescribedGroupMember) bool { return m.MemberID == id })
+	if i < 0 {
+		return 0, nil, httpErr(http.StatusNotFound, "Consumer %s cannot be found.", id)
+	}
+	self := cself + "/consumer-groups/" + url.PathEscape(g.Group) + "/consumers/" + url.PathEscape(id) + "/assignments"
+	data := []any{}
+	if a, ok := g.Members[i].Assigned.AsConsumer(); ok {
+		for _, t := range a.Topics {
+			parts := slices.Clone(t.Partitions)
+			slices.Sort(parts)
+			for _, part := range parts {
+				pself := fmt.Sprintf("%s/%s/%d", self, url.PathEscape(t.Topic), part)
+				data = append(data, struct {
+					Kind            string  `json:"kind"`
+					Metadata        v3Meta  `json:"metadata"`
+					ClusterID       string  `json:"cluster_id"`
+					ConsumerGroupID string  `json:"consumer_group_id"`
+					ConsumerID      string  `json:"consumer_id"`
+					TopicName       string  `json:"topic_name"`
+					PartitionID     int32   `json:"partition_id"`
+					Partition       related `json:"partition"`
+				}{"KafkaConsumerAssignment", v3Meta{Self: pself, ResourceName: crn("kafka="+md.Cluster, "consumer-group="+g.Group,
+					"consumer="+id, "topic="+t.Topic, fmt.Sprintf("partition=%d", part))},
+					md.Cluster, g.Group, id, t.Topic, part,
+					related{fmt.Sprintf("%s/topics/%s/partitions/%d", cself, url.PathEscape(t.Topic), part)}})
+			}
+		}
+	}
+	return http.StatusOK, listOf("KafkaConsumerAssignmentList", self, data), nil
 }
 
 // groupLags returns the group's lag per committed partition, sorted by

@@ -2,6 +2,7 @@ package restproxy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -91,6 +92,43 @@ func TestV3ConsumerGroupsAndLag(t *testing.T) {
 		t.Fatalf("consumers: %s", b)
 	}
 	e.wantErr(t, "GET", c+"/consumer-groups/lg2/consumers/nope", "", "", 404, 404)
+	// The consumer's "assignments" link lists its partitions: all three of
+	// "l", the group having one member.
+	var consumers struct {
+		Data []struct {
+			ConsumerID  string `json:"consumer_id"`
+			Assignments struct {
+				Related string `json:"related"`
+			} `json:"assignments"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(b), &consumers); err != nil || len(consumers.Data) != 1 {
+		t.Fatalf("consumers: %s %v", b, err)
+	}
+	link := strings.TrimPrefix(consumers.Data[0].Assignments.Related, e.url)
+	as := e.want(t, "GET", link, "", "", 200, "*")
+	var al struct {
+		Kind string `json:"kind"`
+		Data []struct {
+			Kind        string `json:"kind"`
+			ConsumerID  string `json:"consumer_id"`
+			TopicName   string `json:"topic_name"`
+			PartitionID int32  `json:"partition_id"`
+			Partition   struct {
+				Related string `json:"related"`
+			} `json:"partition"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(as), &al); err != nil || al.Kind != "KafkaConsumerAssignmentList" || len(al.Data) != 3 {
+		t.Fatalf("assignments: %s %v", as, err)
+	}
+	for i, a := range al.Data {
+		if a.Kind != "KafkaConsumerAssignment" || a.ConsumerID != consumers.Data[0].ConsumerID || a.TopicName != "l" || a.PartitionID != int32(i) ||
+			a.Partition.Related != fmt.Sprintf("%s/topics/l/partitions/%d", cs, i) {
+			t.Fatalf("assignment %d: %+v", i, a)
+		}
+	}
+	e.wantErr(t, "GET", c+"/consumer-groups/lg2/consumers/nope/assignments", "", "", 404, 404)
 	b = e.want(t, "GET", c+"/consumer-groups/lg2/lag-summary", "", "", 200, "*")
 	if !strings.Contains(b, `"max_lag_client_id":"lagger"`) || !strings.Contains(b, `"max_lag_consumer":{"related":"`) {
 		t.Fatalf("lag summary of a live group: %s", b)
