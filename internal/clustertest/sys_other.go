@@ -1,0 +1,8 @@
+//go:build !linux
+
+package clustertest
+
+import "syscall"
+
+// sysProcAttr has no parent-death signal outside Linux; cleanups must run.
+func sysProcAttr() *syscall.SysProcAttr { return nil }
