@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,7 +37,13 @@ type node struct {
 	paused     bool
 	expectExit bool // set by kill and stop before signalling
 	runs       int  // processes started so far
-	crashes    []string
+	crashes    []crash
+}
+
+// crash is an exit nobody asked for.
+type crash struct {
+	run  int
+	text string
 }
 
 // plainAddr is the node's real PLAINTEXT address (not the proxy).
@@ -69,13 +76,14 @@ func (n *node) start(bin string) error {
 	}
 	exited := make(chan struct{})
 	n.cmd, n.exited, n.waitErr, n.paused, n.expectExit = cmd, exited, nil, false, false
+	run := n.runs
 	go func() {
 		err := cmd.Wait()
 		logf.Close()
 		n.mu.Lock()
 		n.waitErr = err
 		if !n.expectExit {
-			n.crashes = append(n.crashes, fmt.Sprintf("node %d (run %d, pid %d) exited on its own: %v", n.id, n.runs, cmd.Process.Pid, exitText(err)))
+			n.crashes = append(n.crashes, crash{run, fmt.Sprintf("node %d (run %d, pid %d) exited on its own: %v", n.id, run, cmd.Process.Pid, exitText(err))})
 		}
 		n.mu.Unlock()
 		close(exited)
@@ -120,7 +128,7 @@ func (n *node) runningLocked() bool {
 // is up, and a cut node must still be able to come up.
 func (n *node) waitListening(timeout time.Duration) error {
 	n.mu.Lock()
-	exited := n.exited
+	exited, run := n.exited, n.runs
 	n.mu.Unlock()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -134,9 +142,7 @@ func (n *node) waitListening(timeout time.Duration) error {
 			n.mu.Lock()
 			werr := n.waitErr
 			// The caller reports this exit; do not report it again as a crash.
-			if len(n.crashes) > 0 {
-				n.crashes = n.crashes[:len(n.crashes)-1]
-			}
+			n.crashes = slices.DeleteFunc(n.crashes, func(c crash) bool { return c.run == run })
 			n.mu.Unlock()
 			return fmt.Errorf("node %d exited before listening on %s: %s", n.id, n.plainAddr(), exitText(werr))
 		default:
@@ -245,9 +251,12 @@ func (n *node) pid() int {
 func (n *node) takeCrashes() []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	c := n.crashes
+	var out []string
+	for _, c := range n.crashes {
+		out = append(out, c.text)
+	}
 	n.crashes = nil
-	return c
+	return out
 }
 
 // log returns the node's whole log file.

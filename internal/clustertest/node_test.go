@@ -192,3 +192,44 @@ func TestStartFailure(t *testing.T) {
 		t.Fatalf("log does not name the bad key:\n%s", n.log())
 	}
 }
+
+// TestCrashDetected checks that an exit the harness did not ask for is
+// recorded (the cleanup turns it into a test failure) and one it asked for
+// is not.
+func TestCrashDetected(t *testing.T) {
+	dir := t.TempDir()
+	n := &node{id: 1, ip: nodeIP(1), dir: dir + "/node1", logPath: dir + "/node1.log"}
+	var err error
+	if n.plainPort, err = freePort(n.ip); err != nil {
+		t.Fatal(err)
+	}
+	n.args = []string{"server", "--set", "log.dirs=" + n.dir, "--set", "listeners=PLAINTEXT://" + n.plainAddr(),
+		"--set", "schema.registry.listeners=", "--set", "rest.proxy.listeners="}
+	t.Cleanup(n.kill)
+	for _, byHarness := range []bool{false, true} {
+		if err := n.start(kafkatest.Binary(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.waitListening(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if byHarness {
+			n.kill()
+		} else {
+			syscall.Kill(n.pid(), syscall.SIGKILL)
+			kafkatest.Eventually(t, 5*time.Second, func() error {
+				if n.running() {
+					return errors.New("still running")
+				}
+				return nil
+			})
+		}
+		crashes := n.takeCrashes()
+		switch {
+		case byHarness && len(crashes) != 0:
+			t.Fatalf("Kill reported as a crash: %q", crashes)
+		case !byHarness && (len(crashes) != 1 || !strings.Contains(crashes[0], "node 1 (run 1, pid ") || !strings.Contains(crashes[0], "exited on its own: signal: killed")):
+			t.Fatalf("crashes after an outside SIGKILL = %q, want one naming node 1 run 1", crashes)
+		}
+	}
+}
