@@ -50,6 +50,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/protocol"
@@ -62,11 +63,20 @@ import (
 
 func init() { register(kmsg.Produce, 0, 11, handleProduce) }
 
-func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.ProduceRequest) (kmsg.Response, error) {
+// replicationWait is an acks=all partition waiting for its ISR.
+type replicationWait struct {
+	sp     *kmsg.ProduceResponseTopicPartition
+	p      *replica.Partition
+	offset int64
+	epoch  int32
+}
+
+func handleProduce(ctx context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.ProduceRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	badAcks := req.Acks != 0 && req.Acks != 1 && req.Acks != -1
 	noTxnID := req.TransactionID == nil && hasTransactionalRecords(req)
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	var waits []replicationWait
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		st := &resp.Topics[i]
@@ -87,10 +97,20 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 				continue
 			}
-			p := b.replicas.Partition(rt.Topic, rp.Partition)
+			p, code := b.leaderPartition(rt.Topic, rp.Partition)
 			if p == nil {
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				sp.ErrorCode = code
 				continue
+			}
+			if req.Acks == -1 && b.cluster != nil {
+				if minISR := int(p.Config().MinInsyncReplicas); p.ISRSize() < minISR {
+					sp.ErrorCode = kerr.NotEnoughReplicas.Code
+					if req.Version >= 8 {
+						msg := fmt.Sprintf("the partition has %d in-sync replicas, fewer than min.insync.replicas=%d", p.ISRSize(), minISR)
+						sp.ErrorMessage = &msg
+					}
+					continue
+				}
 			}
 			var res replica.AppendResult
 			var err error
@@ -129,6 +149,23 @@ func handleProduce(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.Re
 			sp.BaseOffset = res.BaseOffset
 			sp.LogAppendTime = res.LogAppendTime
 			sp.LogStartOffset = res.LogStartOffset
+			if req.Acks == -1 && b.cluster != nil {
+				waits = append(waits, replicationWait{sp: sp, p: p, offset: res.LastOffset + 1, epoch: p.LeaderEpoch()})
+			}
+		}
+	}
+	if len(waits) > 0 {
+		// acks=all: answer once every in-sync replica has the records (the
+		// high watermark covers them), within the request's timeout.
+		wctx, cancel := context.WithTimeout(ctx, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
+		defer cancel()
+		for _, w := range waits {
+			if err := w.p.WaitReplicated(wctx, w.offset, w.epoch, int(w.p.Config().MinInsyncReplicas)); err != nil {
+				w.sp.ErrorCode = errorCode(err)
+				if req.Version >= 8 {
+					w.sp.ErrorMessage = errorMessage(err)
+				}
+			}
 		}
 	}
 	if req.Acks == 0 {

@@ -93,6 +93,9 @@ func (f *fetchBuf) release() {
 }
 
 func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.RequestHeader, req *kmsg.FetchRequest) (kmsg.Response, error) {
+	if replicaID(req) >= 0 && b.cluster != nil {
+		return handleReplicaFetch(ctx, b, req)
+	}
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	now := time.Now()
 	im := b.meta.Image()
@@ -329,9 +332,9 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 			failed = true
 			continue
 		}
-		p := b.replicas.Partition(cp.topic, cp.partition)
+		p, code := b.leaderPartition(cp.topic, cp.partition)
 		if p == nil {
-			r.err = kerr.UnknownTopicOrPartition.Code
+			r.err = code
 			failed = true
 			continue
 		}

@@ -39,10 +39,10 @@ func handleListOffsets(_ context.Context, b *Broker, _ *protocol.Conn, _ protoco
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
-			p := b.replicas.Partition(rt.Topic, rp.Partition)
+			p, code := b.leaderPartition(rt.Topic, rp.Partition)
 			switch {
 			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				sp.ErrorCode = code
 			case req.Version >= 4 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < p.LeaderEpoch():
 				sp.ErrorCode = kerr.FencedLeaderEpoch.Code
 			case req.Version >= 4 && rp.CurrentLeaderEpoch > p.LeaderEpoch():

@@ -20,6 +20,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
@@ -40,6 +41,9 @@ func handleMetadata(_ context.Context, b *Broker, c *protocol.Conn, _ protocol.R
 	clusterID := b.ClusterID()
 	resp.ClusterID = &clusterID
 	resp.ControllerID = b.nodeID
+	if b.cluster != nil {
+		resp.Brokers, resp.ControllerID = b.cluster.metadataBrokers(c.Listener)
+	}
 	resp.AuthorizedOperations = authorizedOperationsOmitted
 
 	im := b.meta.Image()
@@ -95,6 +99,13 @@ func (b *Broker) metadataTopic(t *metadata.Topic, req *kmsg.MetadataRequest) kms
 	rt := kmsg.MetadataResponseTopic{Topic: &name, TopicID: t.ID, IsInternal: t.Internal(),
 		AuthorizedOperations: authorizedOperationsOmitted}
 	rt.Partitions = make([]kmsg.MetadataResponseTopicPartition, t.Partitions)
+	if t.Assignments != nil {
+		im := b.meta.Image()
+		for i := range rt.Partitions {
+			rt.Partitions[i] = partitionMetadata(im, t, int32(i))
+		}
+		return rt
+	}
 	for i := range rt.Partitions {
 		p := &rt.Partitions[i]
 		p.Partition = int32(i)
@@ -152,4 +163,22 @@ func (b *Broker) createTopic(name string, partitions int32, configs map[string]s
 		}
 	}
 	return t, nil
+}
+
+// partitionMetadata describes a partition of a cluster from the image:
+// replicas that are fenced or unregistered are offline; a partition with
+// no leader answers LEADER_NOT_AVAILABLE.
+func partitionMetadata(im *metadata.Image, t *metadata.Topic, i int32) kmsg.MetadataResponseTopicPartition {
+	st := t.PartitionState(i)
+	p := kmsg.MetadataResponseTopicPartition{Partition: i, Leader: st.Leader, LeaderEpoch: st.LeaderEpoch,
+		Replicas: slices.Clone(st.Replicas), ISR: slices.Clone(st.ISR), OfflineReplicas: []int32{}}
+	for _, r := range st.Replicas {
+		if br := im.Brokers[r]; br == nil || br.Fenced {
+			p.OfflineReplicas = append(p.OfflineReplicas, r)
+		}
+	}
+	if st.Leader < 0 {
+		p.ErrorCode = kerr.LeaderNotAvailable.Code
+	}
+	return p
 }

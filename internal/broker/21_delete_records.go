@@ -28,10 +28,10 @@ func handleDeleteRecords(_ context.Context, b *Broker, _ *protocol.Conn, h proto
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LowWatermark = -1
-			p := b.replicas.Partition(rt.Topic, rp.Partition)
+			p, code := b.leaderPartition(rt.Topic, rp.Partition)
 			switch {
 			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				sp.ErrorCode = code
 			case internalTopic(rt.Topic):
 				// Kafka's ReplicaManager.deleteRecordsOnLocalLog: "Cannot
 				// delete records of internal topic".

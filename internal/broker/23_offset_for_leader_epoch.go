@@ -27,10 +27,10 @@ func handleOffsetForLeaderEpoch(_ context.Context, b *Broker, _ *protocol.Conn, 
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LeaderEpoch, sp.EndOffset = -1, -1
-			p := b.replicas.Partition(rt.Topic, rp.Partition)
+			p, code := b.leaderPartition(rt.Topic, rp.Partition)
 			switch {
 			case p == nil:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				sp.ErrorCode = code
 			case req.Version >= 2 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < p.LeaderEpoch():
 				sp.ErrorCode = kerr.FencedLeaderEpoch.Code
 			case req.Version >= 2 && rp.CurrentLeaderEpoch > p.LeaderEpoch():

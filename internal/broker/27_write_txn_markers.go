@@ -26,7 +26,6 @@ import (
 	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/replica"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -43,9 +42,9 @@ func handleWriteTxnMarkers(_ context.Context, b *Broker, _ *protocol.Conn, h pro
 			for _, part := range rt.Partitions {
 				sp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
 				sp.Partition = part
-				p := b.replicas.Partition(rt.Topic, part)
+				p, code := b.leaderPartition(rt.Topic, part)
 				if p == nil {
-					sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+					sp.ErrorCode = code
 				} else if off, err := b.writeMarker(p, m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch); err != nil {
 					sp.ErrorCode = errorCode(err)
 					b.log.Debug("transaction marker rejected", "topic", rt.Topic, "partition", part,

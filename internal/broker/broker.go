@@ -29,7 +29,11 @@ type Broker struct {
 	baseLog  *slog.Logger // for components that set their own component attribute
 	nodeID   int32
 	dataDirs []*dataDir
-	meta     *metadata.Store
+	// meta is the metadata: store on a single node, cluster (the quorum,
+	// changes through the active controller) otherwise.
+	meta     metaStore
+	store    *metadata.Store
+	cluster  *cluster
 	replicas *replica.Manager
 	server   *protocol.Server
 	sessions *fetchSessions
@@ -78,12 +82,31 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 			b.unlockDirs()
 		}
 	}()
-	clusterID, err := b.prepareDirs()
+	clustered := len(cfg.ControllerQuorumVoters) > 0
+	resolve := func(found string) (string, error) {
+		if found == "" {
+			found = metadata.NewUUID().String()
+			b.log.Info("formatting new cluster", "cluster_id", found)
+		}
+		return found, nil
+	}
+	if clustered {
+		resolve = b.joinCluster
+	}
+	clusterID, err := b.prepareDirs(resolve)
 	if err != nil {
+		if b.cluster != nil {
+			b.cluster.close()
+		}
 		return nil, err
 	}
-	if b.meta, err = metadata.Open(b.dataDirs[0].path, clusterID); err != nil {
-		return nil, err
+	if clustered {
+		b.meta = b.cluster
+	} else {
+		if b.store, err = metadata.Open(b.dataDirs[0].path, clusterID); err != nil {
+			return nil, err
+		}
+		b.meta = b.store
 	}
 	b.pids = newProducerIDs(b.meta)
 	dirs := make([]*storage.Dir, 0, len(b.dataDirs))
@@ -150,18 +173,23 @@ func (b *Broker) openPartitions() error {
 	im := b.meta.Image()
 	var orphans []replica.TopicPartition
 	onDisk := b.replicas.OnDisk()
-	if b.meta.Created() && len(onDisk) > 0 {
+	if b.store != nil && b.store.Created() && len(onDisk) > 0 {
 		// Without the metadata every folder would look orphaned and be
 		// deleted. A missing file is far likelier a mistake (log.dirs
 		// reordered: it lives in the first one) than a crash.
 		return fmt.Errorf("%s did not exist, but the log dirs hold %d partition folders (e.g. %s-%d); "+
 			"refusing to start, which would delete them as belonging to no topic. "+
 			"If log.dirs was reordered, list the dir holding %s first",
-			b.meta.Path(), len(onDisk), onDisk[0].Topic, onDisk[0].Partition, metadata.FileName)
+			b.store.Path(), len(onDisk), onDisk[0].Topic, onDisk[0].Partition, metadata.FileName)
 	}
 	for _, tp := range onDisk {
 		t := im.Topic(tp.Topic)
 		ours := t != nil && tp.Partition < t.Partitions
+		if ours {
+			if st := t.PartitionState(tp.Partition); st != nil && !st.HasReplica(b.nodeID) {
+				ours = false // moved to other brokers while this one was down
+			}
+		}
 		folder := b.replicas.Folder(tp)
 		id, hasID, err := storage.ReadPartitionMetadata(folder)
 		switch {
@@ -200,6 +228,9 @@ func (b *Broker) openPartitions() error {
 		t := im.Topic(name)
 		cfg := b.cfg.ResolveTopic(t.Configs)
 		for i := int32(0); i < t.Partitions; i++ {
+			if st := t.PartitionState(i); st != nil && !st.HasReplica(b.nodeID) {
+				continue
+			}
 			if _, err := b.replicas.OpenPartition(name, i, t.ID, &cfg); err != nil {
 				return err
 			}
@@ -244,6 +275,9 @@ func (b *Broker) Start() error {
 			"advertised", net.JoinHostPort(ep.host, strconv.Itoa(int(ep.port))))
 	}
 	b.replicas.Start()
+	if b.cluster != nil {
+		b.cluster.start()
+	}
 	return nil
 }
 
@@ -291,6 +325,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.closed = true
 	b.mu.Unlock()
 	var errs []error
+	if b.cluster != nil {
+		b.cluster.shutdown()
+	}
 	// Stop the transaction coordinator first, which writes through the
 	// group coordinator, then the group coordinator: it answers the JoinGroup and
 	// SyncGroup requests waiting for a rebalance, which the network close
@@ -308,6 +345,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	if err := b.server.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close network: %w", err))
 	}
+	if b.cluster != nil {
+		b.cluster.close()
+	}
 	if err := b.replicas.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close logs: %w", err))
 	}
@@ -318,8 +358,20 @@ func (b *Broker) Close(ctx context.Context) error {
 // Replicas exposes the partition manager (tests and admin tooling).
 func (b *Broker) Replicas() *replica.Manager { return b.replicas }
 
-// Metadata exposes the metadata store (tests and admin tooling).
-func (b *Broker) Metadata() *metadata.Store { return b.meta }
+// Metadata exposes the metadata (tests and admin tooling).
+func (b *Broker) Metadata() interface{ Image() *metadata.Image } { return b.meta }
+
+// metaStore is where topics, configs and producer id blocks are kept and
+// changed: metadata.Store on a single node, the cluster (cluster.go)
+// otherwise.
+type metaStore interface {
+	Image() *metadata.Image
+	CreateTopic(name string, partitions int32, configs map[string]string) (*metadata.Topic, error)
+	DeleteTopic(name string) (*metadata.Topic, error)
+	SetPartitions(name string, total int32) (*metadata.Topic, error)
+	SetTopicConfigs(name string, configs map[string]string) (*metadata.Topic, error)
+	AllocateProducerIDs(n int64) (int64, error)
+}
 
 var _ protocol.Handler = (*Broker)(nil)
 

@@ -27,7 +27,10 @@ const metaPropertiesFile = "meta.properties"
 // meta.properties. samsa formats an empty dir on first start, where Kafka
 // needs `kafka-storage.sh format` first. Every dir must agree on cluster.id
 // and node.id.
-func (b *Broker) prepareDirs() (clusterID string, err error) {
+//
+// resolve decides the cluster id from the one found on disk ("" for new
+// dirs): a single node makes one up, a cluster node asks the quorum.
+func (b *Broker) prepareDirs(resolve func(found string) (string, error)) (clusterID string, err error) {
 	for _, p := range b.cfg.LogDirs {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -67,9 +70,8 @@ func (b *Broker) prepareDirs() (clusterID string, err error) {
 			return "", fmt.Errorf("log dir %s was formatted for node.id %s, but this broker has node.id %d", d.path, p["node.id"], b.nodeID)
 		}
 	}
-	if clusterID == "" {
-		clusterID = metadata.NewUUID().String()
-		b.log.Info("formatting new cluster", "cluster_id", clusterID)
+	if clusterID, err = resolve(clusterID); err != nil {
+		return "", err
 	}
 	for i, d := range b.dataDirs {
 		if props[i] != nil {

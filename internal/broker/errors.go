@@ -18,6 +18,10 @@ var errorCodes = []struct {
 	code *kerr.Error
 }{
 	{replica.ErrStorage, kerr.KafkaStorageError},
+	{replica.ErrNotLeader, kerr.NotLeaderForPartition},
+	{replica.ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+	{replica.ErrNotEnoughReplicas, kerr.NotEnoughReplicas},
+	{replica.ErrTimeout, kerr.RequestTimedOut},
 	{storage.ErrLogOffline, kerr.KafkaStorageError},
 	{storage.ErrLogClosed, kerr.UnknownTopicOrPartition}, // deleted while the request ran
 	{storage.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},

@@ -2,8 +2,6 @@ package broker
 
 import (
 	"sync"
-
-	"github.com/samsa-io/samsa/internal/metadata"
 )
 
 // producerIDBlockSize is how many ids are reserved per metadata write, as
@@ -12,13 +10,13 @@ const producerIDBlockSize = 1000
 
 // producerIDs hands out producer ids from blocks reserved in the metadata.
 type producerIDs struct {
-	meta *metadata.Store
+	meta metaStore
 	mu   sync.Mutex
 	next int64
 	end  int64 // exclusive
 }
 
-func newProducerIDs(m *metadata.Store) *producerIDs { return &producerIDs{meta: m} }
+func newProducerIDs(m metaStore) *producerIDs { return &producerIDs{meta: m} }
 
 func (p *producerIDs) next1() (int64, error) {
 	p.mu.Lock()

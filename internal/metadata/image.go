@@ -16,6 +16,10 @@ type Topic struct {
 	ID         UUID              `json:"id"`
 	Partitions int32             `json:"partitions"`
 	Configs    map[string]string `json:"configs,omitempty"` // topic-level overrides only
+	// Assignments holds each partition's replicas, ISR and leader in a
+	// cluster (len == Partitions); nil on a single node, which leads
+	// every partition itself.
+	Assignments []PartitionState `json:"assignments,omitempty"`
 }
 
 // Internal reports whether the topic is one of Kafka's internal topics.
@@ -70,7 +74,10 @@ type Image struct {
 	Topics    map[string]*Topic `json:"topics"`
 	// NextProducerID is the first producer id not yet handed out in a block.
 	NextProducerID int64 `json:"next_producer_id"`
-	byID           map[UUID]*Topic
+	// Brokers holds the registered brokers of a cluster (nil on a single
+	// node).
+	Brokers map[int32]*BrokerReg `json:"brokers,omitempty"`
+	byID    map[UUID]*Topic
 }
 
 func (im *Image) index() {
@@ -90,7 +97,7 @@ func (im *Image) TopicByID(id UUID) *Topic { return im.byID[id] }
 func (im *Image) TopicNames() []string { return slices.Sorted(maps.Keys(im.Topics)) }
 
 func (im *Image) clone() *Image {
-	n := &Image{ClusterID: im.ClusterID, Topics: make(map[string]*Topic, len(im.Topics)+1), NextProducerID: im.NextProducerID}
+	n := &Image{ClusterID: im.ClusterID, Topics: make(map[string]*Topic, len(im.Topics)+1), NextProducerID: im.NextProducerID, Brokers: im.Brokers}
 	maps.Copy(n.Topics, im.Topics)
 	return n
 }
@@ -125,9 +132,9 @@ func ValidateTopicName(name string) error {
 	return nil
 }
 
-// collides reports an existing topic that differs from name only by '.'
+// Collides reports an existing topic that differs from name only by '.'
 // versus '_', which Kafka forbids because metric names would clash.
-func (im *Image) collides(name string) string {
+func (im *Image) Collides(name string) string {
 	norm := strings.ReplaceAll(name, ".", "_")
 	for n := range im.Topics {
 		if n != name && strings.ReplaceAll(n, ".", "_") == norm {

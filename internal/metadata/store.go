@@ -141,7 +141,7 @@ func (s *Store) CreateTopic(name string, partitions int32, configs map[string]st
 		if im.Topics[name] != nil {
 			return fmt.Errorf("%w: %s", ErrTopicExists, name)
 		}
-		if other := im.collides(name); other != "" {
+		if other := im.Collides(name); other != "" {
 			return fmt.Errorf("%w: %q collides with existing topic %q (they differ only in '.' versus '_')", ErrInvalidTopic, name, other)
 		}
 		t = &Topic{Name: name, ID: NewUUID(), Partitions: partitions, Configs: maps.Clone(configs)}

@@ -71,6 +71,12 @@ func (s *Server) Listen(name, addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listener %s on %s: %w", name, addr, err)
 	}
+	return s.Serve(name, ln)
+}
+
+// Serve serves Kafka connections accepted on ln in the background (a
+// listener shared with another protocol, say). Close closes ln.
+func (s *Server) Serve(name string, ln net.Listener) (net.Addr, error) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -28,6 +28,8 @@ type Partition struct {
 
 	mu      sync.Mutex
 	waiters map[*Waiter]struct{}
+
+	repl replication // clusters only (replication.go)
 }
 
 func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg *config.Topic, logger *slog.Logger) *Partition {
@@ -83,7 +85,7 @@ func (p *Partition) WriteTxnMarker(producerID int64, producerEpoch int16, commit
 	if err != nil {
 		return 0, p.appendFailed(err)
 	}
-	p.advanceHighWatermark(p.log.LogEndOffset())
+	p.afterLeaderAppend()
 	return off, nil
 }
 
@@ -95,6 +97,7 @@ func (p *Partition) setConfig(cfg *config.Topic) {
 // AppendResult describes a successful produce to one partition.
 type AppendResult struct {
 	BaseOffset     int64
+	LastOffset     int64
 	LogAppendTime  int64 // -1 for CreateTime topics
 	LogStartOffset int64
 }
@@ -126,14 +129,17 @@ func (p *Partition) AppendRecords(records []byte, produceVersion int16) (AppendR
 	if err := p.offline.Load(); err != nil {
 		return AppendResult{}, *err
 	}
+	if !p.IsLeader() {
+		return AppendResult{}, ErrNotLeader
+	}
 	info, err := p.log.AppendAsLeader(res.Batch, p.leaderEpoch.Load(), res.LogAppendTime)
 	if err != nil {
 		return AppendResult{}, p.appendFailed(err)
 	}
 	if !info.Duplicate {
-		p.advanceHighWatermark(p.log.LogEndOffset())
+		p.afterLeaderAppend()
 	}
-	return AppendResult{BaseOffset: info.FirstOffset, LogAppendTime: res.LogAppendTime, LogStartOffset: info.LogStartOffset}, nil
+	return AppendResult{BaseOffset: info.FirstOffset, LastOffset: info.LastOffset, LogAppendTime: res.LogAppendTime, LogStartOffset: info.LogStartOffset}, nil
 }
 
 // appendFailed classifies an append error. Errors about the batch or the

@@ -23,7 +23,7 @@ func (p *Partition) AppendInternal(batch record.Header) (int64, error) {
 	if err != nil {
 		return 0, p.appendFailed(err)
 	}
-	p.advanceHighWatermark(p.log.LogEndOffset())
+	p.afterLeaderAppend()
 	return info.FirstOffset, nil
 }
 

@@ -121,7 +121,12 @@ func parsePartitionDir(name string) (TopicPartition, bool) {
 	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
 }
 
+// MetadataLogFolder holds a cluster node's replicated metadata log (the
+// Raft log and snapshots), named as in Kafka; it is not a partition.
+const MetadataLogFolder = "__cluster_metadata-0"
+
 // Partitions lists the partition folders on disk, sorted.
+
 func (d *Dir) Partitions() ([]TopicPartition, error) {
 	ents, err := os.ReadDir(d.path)
 	if err != nil {
@@ -129,7 +134,7 @@ func (d *Dir) Partitions() ([]TopicPartition, error) {
 	}
 	var out []TopicPartition
 	for _, e := range ents {
-		if !e.IsDir() {
+		if !e.IsDir() || e.Name() == MetadataLogFolder {
 			continue
 		}
 		if tp, ok := parsePartitionDir(e.Name()); ok {

@@ -1,0 +1,690 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/controller"
+	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/replica"
+	"github.com/samsa-io/samsa/internal/storage"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// cluster is a broker's membership of a cluster (controller.quorum.voters
+// set): its quorum member and controller (internal/controller), its
+// registration and heartbeats, and the reconciliation of hosted partitions
+// with the metadata image (leader, follower, removed).
+//
+// Goroutines: the heartbeat loop, the reconcile loop (the only one that
+// opens, re-roles and deletes partitions after start, and owns the replica
+// fetchers' assignments), one fetcher per leader broker, and short-lived
+// AlterPartition senders.
+type cluster struct {
+	b         *Broker
+	log       *slog.Logger
+	mux       *controller.Mux
+	q         *controller.Quorum
+	ctl       *controller.Controller
+	handler   *controller.Handler
+	client    *controller.Client
+	ctlServer *protocol.Server
+	localHost string
+
+	incarnation metadata.UUID
+	epoch       atomic.Int64
+	fenced      atomic.Bool
+
+	fetchers *fetchers
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// joinCluster starts this node's quorum member and controller, waits for
+// the quorum to name the cluster, registers the broker and waits until the
+// local image has caught up with the registration. It is prepareDirs'
+// cluster id resolver: found is the id on disk ("" for new dirs).
+func (b *Broker) joinCluster(found string) (string, error) {
+	cfg := b.cfg
+	voters, err := controller.ParseVoters(cfg.ControllerQuorumVoters)
+	if err != nil {
+		return "", err
+	}
+	isVoter := slices.Contains(cfg.ProcessRoles, "controller")
+	if !isVoter || !slices.Contains(cfg.ProcessRoles, "broker") {
+		return "", fmt.Errorf("process.roles=%s: this samsa runs cluster nodes as broker,controller only; dedicated broker or controller nodes are not supported yet",
+			joinComma(cfg.ProcessRoles))
+	}
+	var self *controller.Voter
+	for i := range voters {
+		if voters[i].ID == b.nodeID {
+			self = &voters[i]
+		}
+	}
+	if self == nil {
+		return "", fmt.Errorf("node.id %d is not in controller.quorum.voters (%s); a controller must be one of the voters", b.nodeID, joinComma(cfg.ControllerQuorumVoters))
+	}
+	var ctlListener *config.Listener
+	for i := range cfg.Listeners {
+		if b.isControllerListener(cfg.Listeners[i].Name) {
+			ctlListener = &cfg.Listeners[i]
+			break
+		}
+	}
+	if ctlListener == nil {
+		return "", fmt.Errorf("no controller listener: set controller.listener.names and a listener of that name in listeners (e.g. CONTROLLER://127.0.0.1:9093)")
+	}
+	for _, l := range cfg.AdvertisedListeners {
+		if l.Port == 0 {
+			return "", fmt.Errorf("listener %s has port 0; cluster nodes need fixed ports other nodes can find", l.Name)
+		}
+	}
+	c := &cluster{b: b, log: b.baseLog.With("component", "cluster", "node_id", b.nodeID), localHost: ctlListener.Host,
+		incarnation: metadata.NewUUID(), stop: make(chan struct{})}
+	c.fenced.Store(true)
+	b.cluster = c
+	ln, err := net.Listen("tcp", net.JoinHostPort(ctlListener.Host, strconv.Itoa(ctlListener.Port)))
+	if err != nil {
+		return "", fmt.Errorf("controller listener %s: %w", ctlListener.Name, err)
+	}
+	c.mux = controller.NewMux(ln)
+	dir := cfg.MetadataLogDir
+	if dir == "" {
+		dir = b.dataDirs[0].path
+	}
+	electionTimeout := time.Duration(cfg.ControllerQuorumElectionTimeoutMs) * time.Millisecond
+	c.q, err = controller.OpenQuorum(controller.QuorumConfig{
+		NodeID: b.nodeID, Voter: isVoter, Voters: voters, Dir: filepath.Join(dir, storage.MetadataLogFolder),
+		Listener: c.mux.Raft(), Advertise: self.Addr, LocalHost: ctlListener.Host,
+		ElectionTimeout: electionTimeout, RequestTimeout: time.Duration(cfg.ControllerQuorumRequestTimeoutMs) * time.Millisecond,
+		Logger: b.baseLog.With("node_id", b.nodeID),
+	})
+	if err != nil {
+		c.mux.Close()
+		return "", err
+	}
+	c.ctl = controller.NewController(c.q, controller.Settings{
+		SessionTimeout: time.Duration(intConfig(cfg, "broker.session.timeout.ms", 9000)) * time.Millisecond,
+		UncleanElection: func(t *metadata.Topic) bool {
+			tc := cfg.ResolveTopic(t.Configs)
+			return tc.UncleanLeaderElectionEnable
+		},
+		DefaultRF:     cfg.DefaultReplicationFactor,
+		NumPartitions: cfg.NumPartitions,
+	}, b.baseLog.With("node_id", b.nodeID))
+	c.handler = controller.NewHandler(c.q, c.ctl, b.baseLog.With("node_id", b.nodeID))
+	c.ctlServer = protocol.NewServer(protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, IdleTimeout: 10 * time.Minute}, c.handler, b.baseLog, nil)
+	if _, err := c.ctlServer.Serve(ctlListener.Name, c.mux.Kafka()); err != nil {
+		c.close()
+		return "", err
+	}
+	c.client = controller.NewClient(c.q, c.handler, b.nodeID, ctlListener.Host)
+	c.log.Info("listening for controllers and brokers", "listener", ctlListener.Name, "address", ln.Addr().String(), "voters", len(voters))
+
+	timeout := time.Duration(intConfig(cfg, "initial.broker.registration.timeout.ms", 60000)) * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := c.waitQuorum(ctx, voters); err != nil {
+		return "", err
+	}
+	id := c.q.Image().ClusterID
+	if found != "" && found != id {
+		return "", fmt.Errorf("the log dirs belong to cluster %s, but the controller quorum is cluster %s; point log.dirs at this cluster's data or controller.quorum.voters at the right cluster", found, id)
+	}
+	if err := c.register(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}
+
+func intConfig(cfg *config.Broker, key string, def int64) int64 {
+	v, ok := cfg.Get(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// waitQuorum waits until a leader is elected and the cluster is named.
+func (c *cluster) waitQuorum(ctx context.Context, voters []controller.Voter) error {
+	start := time.Now()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	sub, unsub := c.q.Subscribe()
+	defer unsub()
+	for c.q.Image().ClusterID == "" {
+		select {
+		case <-ctx.Done():
+			addrs := make([]string, 0, len(voters))
+			for _, v := range voters {
+				addrs = append(addrs, fmt.Sprintf("%d@%s", v.ID, v.Addr))
+			}
+			return fmt.Errorf("no controller quorum after %s: a majority of the voters (%s) must be running and reachable on their controller listeners",
+				time.Since(start).Round(time.Second), joinComma(addrs))
+		case <-tick.C:
+			c.log.Info("waiting for a majority of the controller quorum", "voters", len(voters), "waited", time.Since(start).Round(time.Second))
+		case <-sub:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// register (re-)registers the broker and waits until the local image holds
+// the registration, so this node has seen every change made before it.
+func (c *cluster) register(ctx context.Context, clusterID string) error {
+	req := kmsg.NewPtrBrokerRegistrationRequest()
+	req.BrokerID = c.b.nodeID
+	req.ClusterID = clusterID
+	req.IncarnationID = c.incarnation
+	if c.b.cfg.BrokerRack != "" {
+		req.Rack = &c.b.cfg.BrokerRack
+	}
+	for _, l := range c.b.cfg.AdvertisedListeners {
+		req.Listeners = append(req.Listeners, kmsg.BrokerRegistrationRequestListener{Name: l.Name, Host: l.Host, Port: uint16(l.Port),
+			SecurityProtocol: controller.ProtocolID(c.b.cfg.ListenerSecurityProtocolMap[l.Name])})
+	}
+	req.PreviousBrokerEpoch = c.epoch.Load()
+	for {
+		resp, err := c.client.Request(ctx, req)
+		if err != nil {
+			return fmt.Errorf("register with the controller: %w", err)
+		}
+		r := resp.(*kmsg.BrokerRegistrationResponse)
+		if r.ErrorCode == kerr.DuplicateBrokerRegistration.Code {
+			// The previous process of this node (killed) still has a live
+			// session; it ends within broker.session.timeout.ms.
+			c.log.Info("the controller still has a session of this node's previous process; retrying until it expires")
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("register with the controller: another process holds node.id %d", c.b.nodeID)
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+			return fmt.Errorf("the controller refused the registration of node %d: %w", c.b.nodeID, err)
+		}
+		c.epoch.Store(r.BrokerEpoch)
+		break
+	}
+	epoch := c.epoch.Load()
+	if err := c.q.WaitFor(ctx, func(im *metadata.Image) bool {
+		br := im.Brokers[c.b.nodeID]
+		return br != nil && br.Epoch >= epoch
+	}); err != nil {
+		return fmt.Errorf("catch up with the metadata log: %w", err)
+	}
+	c.log.Info("registered with the controller", "broker_epoch", epoch)
+	return nil
+}
+
+// Image implements metaStore.
+func (c *cluster) Image() *metadata.Image { return c.q.Image() }
+
+func (c *cluster) request(req kmsg.Request) (kmsg.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.b.cfg.RequestTimeoutMs)*time.Millisecond)
+	defer cancel()
+	return c.client.Request(ctx, req)
+}
+
+// waitImage waits until the local image satisfies ok after a change made
+// by the controller, so the next request to this broker sees it.
+func (c *cluster) waitImage(ok func(*metadata.Image) bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.b.cfg.RequestTimeoutMs)*time.Millisecond)
+	defer cancel()
+	return c.q.WaitFor(ctx, ok)
+}
+
+// codeErr turns a controller's error code and message into the broker's
+// error, keeping Kafka's code for the client.
+func codeErr(code int16, msg *string) error {
+	if code == 0 {
+		return nil
+	}
+	m := kerr.ErrorForCode(code).Error()
+	if msg != nil && *msg != "" {
+		m = *msg
+	}
+	return reqErr(kerr.ErrorForCode(code).(*kerr.Error), "%s", m)
+}
+
+// CreateTopicSpec creates a topic through the controller.
+func (c *cluster) CreateTopicSpec(s controller.TopicSpec) (*metadata.Topic, error) {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = s.Name, s.Partitions, s.ReplicationFactor
+	for p, replicas := range s.Assignments {
+		rt.ReplicaAssignment = append(rt.ReplicaAssignment, kmsg.CreateTopicsRequestTopicReplicaAssignment{Partition: int32(p), Replicas: replicas})
+	}
+	if len(s.Assignments) > 0 {
+		rt.NumPartitions, rt.ReplicationFactor = -1, -1
+	}
+	for k, v := range s.Configs {
+		rt.Configs = append(rt.Configs, kmsg.CreateTopicsRequestTopicConfig{Name: k, Value: &v})
+	}
+	req.Topics = []kmsg.CreateTopicsRequestTopic{rt}
+	resp, err := c.request(req)
+	if err != nil {
+		return nil, err
+	}
+	st := resp.(*kmsg.CreateTopicsResponse).Topics[0]
+	if st.ErrorCode == kerr.TopicAlreadyExists.Code {
+		return nil, fmt.Errorf("%w: %s", metadata.ErrTopicExists, s.Name)
+	}
+	if err := codeErr(st.ErrorCode, st.ErrorMessage); err != nil {
+		return nil, err
+	}
+	var t *metadata.Topic
+	err = c.waitImage(func(im *metadata.Image) bool {
+		t = im.TopicByID(st.TopicID)
+		return t != nil
+	})
+	return t, err
+}
+
+// CreateTopic implements metaStore.
+func (c *cluster) CreateTopic(name string, partitions int32, configs map[string]string) (*metadata.Topic, error) {
+	return c.CreateTopicSpec(controller.TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: -1, Configs: configs})
+}
+
+// DeleteTopic implements metaStore.
+func (c *cluster) DeleteTopic(name string) (*metadata.Topic, error) {
+	t := c.Image().Topic(name)
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.TopicNames = []string{name}
+	resp, err := c.request(req)
+	if err != nil {
+		return nil, err
+	}
+	st := resp.(*kmsg.DeleteTopicsResponse).Topics[0]
+	if st.ErrorCode == kerr.UnknownTopicOrPartition.Code {
+		return nil, fmt.Errorf("%w: %s", metadata.ErrUnknownTopic, name)
+	}
+	if err := codeErr(st.ErrorCode, st.ErrorMessage); err != nil {
+		return nil, err
+	}
+	err = c.waitImage(func(im *metadata.Image) bool { return im.TopicByID(st.TopicID) == nil })
+	if t == nil || t.ID != st.TopicID {
+		t = &metadata.Topic{Name: name, ID: st.TopicID}
+	}
+	return t, err
+}
+
+// SetPartitions implements metaStore.
+func (c *cluster) SetPartitions(name string, total int32) (*metadata.Topic, error) {
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	req.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: name, Count: total}}
+	resp, err := c.request(req)
+	if err != nil {
+		return nil, err
+	}
+	st := resp.(*kmsg.CreatePartitionsResponse).Topics[0]
+	if err := codeErr(st.ErrorCode, st.ErrorMessage); err != nil {
+		return nil, err
+	}
+	var t *metadata.Topic
+	err = c.waitImage(func(im *metadata.Image) bool {
+		t = im.Topic(name)
+		return t != nil && t.Partitions >= total
+	})
+	return t, err
+}
+
+// SetTopicConfigs implements metaStore.
+func (c *cluster) SetTopicConfigs(name string, configs map[string]string) (*metadata.Topic, error) {
+	req := kmsg.NewPtrAlterConfigsRequest()
+	rr := kmsg.AlterConfigsRequestResource{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: name}
+	for k, v := range configs {
+		rr.Configs = append(rr.Configs, kmsg.AlterConfigsRequestResourceConfig{Name: k, Value: &v})
+	}
+	req.Resources = []kmsg.AlterConfigsRequestResource{rr}
+	resp, err := c.request(req)
+	if err != nil {
+		return nil, err
+	}
+	st := resp.(*kmsg.AlterConfigsResponse).Resources[0]
+	if st.ErrorCode == kerr.UnknownTopicOrPartition.Code {
+		return nil, fmt.Errorf("%w: %s", metadata.ErrUnknownTopic, name)
+	}
+	if err := codeErr(st.ErrorCode, st.ErrorMessage); err != nil {
+		return nil, err
+	}
+	var t *metadata.Topic
+	err = c.waitImage(func(im *metadata.Image) bool {
+		t = im.Topic(name)
+		return t != nil && mapsEqual(t.Configs, configs)
+	})
+	return t, err
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// AllocateProducerIDs implements metaStore (blocks of 1000, as Kafka).
+func (c *cluster) AllocateProducerIDs(n int64) (int64, error) {
+	req := kmsg.NewPtrAllocateProducerIDsRequest()
+	req.BrokerID, req.BrokerEpoch = c.b.nodeID, c.epoch.Load()
+	resp, err := c.request(req)
+	if err != nil {
+		return 0, err
+	}
+	r := resp.(*kmsg.AllocateProducerIDsResponse)
+	if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+		return 0, err
+	}
+	if int64(r.ProducerIDLen) != n {
+		return 0, fmt.Errorf("the controller handed out %d producer ids, not %d", r.ProducerIDLen, n)
+	}
+	return r.ProducerIDStart, nil
+}
+
+// start runs the heartbeat and reconcile loops.
+func (c *cluster) start() {
+	c.fetchers = newFetchers(c)
+	c.reconcile(c.q.Image())
+	c.wg.Add(2)
+	go c.heartbeatLoop()
+	go c.reconcileLoop()
+}
+
+func (c *cluster) heartbeatLoop() {
+	defer c.wg.Done()
+	interval := time.Duration(intConfig(c.b.cfg, "broker.heartbeat.interval.ms", 2000)) * time.Millisecond
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		c.heartbeat(false)
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// heartbeat sends one heartbeat; it reports whether the controller allows
+// a shutdown that was asked for.
+func (c *cluster) heartbeat(shutdown bool) bool {
+	req := kmsg.NewPtrBrokerHeartbeatRequest()
+	req.BrokerID, req.BrokerEpoch = c.b.nodeID, c.epoch.Load()
+	req.CurrentMetadataOffset = int64(c.q.AppliedIndex())
+	req.WantShutdown = shutdown
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	resp, err := c.client.Request(ctx, req)
+	if err != nil {
+		c.log.Debug("heartbeat failed", "err", err)
+		return false
+	}
+	r := resp.(*kmsg.BrokerHeartbeatResponse)
+	switch r.ErrorCode {
+	case 0:
+	case kerr.StaleBrokerEpoch.Code, kerr.BrokerIDNotRegistered.Code:
+		c.log.Warn("the controller no longer knows this broker's registration; registering again")
+		rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer rcancel()
+		if err := c.register(rctx, c.q.Image().ClusterID); err != nil {
+			c.log.Warn("registering again failed", "err", err)
+		}
+		return false
+	default:
+		c.log.Debug("heartbeat refused", "err", kerr.ErrorForCode(r.ErrorCode))
+		return false
+	}
+	if was := c.fenced.Swap(r.IsFenced); was != r.IsFenced {
+		if r.IsFenced {
+			c.log.Warn("the controller fenced this broker: it leads no partitions until it is unfenced")
+		} else {
+			c.log.Info("unfenced: this broker may now lead partitions and join ISRs")
+		}
+	}
+	return r.ShouldShutdown
+}
+
+func (c *cluster) reconcileLoop() {
+	defer c.wg.Done()
+	sub, unsub := c.q.Subscribe()
+	defer unsub()
+	t := time.NewTicker(time.Duration(max(c.b.cfg.ReplicaLagTimeMaxMs/2, 100)) * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-sub:
+			c.reconcile(c.q.Image())
+		case <-t.C:
+			lag := time.Duration(c.b.cfg.ReplicaLagTimeMaxMs) * time.Millisecond
+			for _, p := range c.b.replicas.All() {
+				p.CheckISR(lag)
+			}
+		}
+	}
+}
+
+// reconcile brings hosted partitions in line with the image: opens
+// partitions assigned here, makes each leader or follower at its epoch,
+// and deletes partitions no longer assigned here.
+func (c *cluster) reconcile(im *metadata.Image) {
+	self := c.b.nodeID
+	want := map[replica.TopicPartition]bool{}
+	for _, name := range im.TopicNames() {
+		t := im.Topic(name)
+		var cfg *config.Topic
+		for i := range t.Assignments {
+			st := t.Assignments[i]
+			if !st.HasReplica(self) {
+				continue
+			}
+			tp := replica.TopicPartition{Topic: name, Partition: int32(i)}
+			want[tp] = true
+			p := c.b.replicas.Partition(name, int32(i))
+			if p != nil && p.TopicID != t.ID {
+				c.b.replicas.DeletePartitions([]replica.TopicPartition{tp})
+				p = nil
+			}
+			if p == nil {
+				if cfg == nil {
+					tc := c.b.cfg.ResolveTopic(t.Configs)
+					cfg = &tc
+				}
+				var err error
+				if p, err = c.b.replicas.OpenPartition(name, int32(i), t.ID, cfg); err != nil {
+					c.log.Error("opening a partition assigned to this broker failed", "topic", name, "partition", i, "err", err)
+					continue
+				}
+			}
+			old := p.State()
+			if old.PartitionEpoch == st.PartitionEpoch && old.LeaderEpoch == st.LeaderEpoch && old.Leader == st.Leader && slices.Equal(old.ISR, st.ISR) && p.IsLeader() == (st.Leader == self) && len(old.Replicas) > 0 {
+				continue
+			}
+			changed := p.Become(self, st, c.alterISR)
+			if st.Leader == self {
+				c.fetchers.remove(tp)
+				if changed {
+					c.log.Info("leading partition", "topic", name, "partition", i, "leader_epoch", st.LeaderEpoch, "isr", st.ISR)
+				}
+			} else {
+				c.fetchers.assign(tp, p, st.Leader, st.LeaderEpoch, changed)
+			}
+		}
+	}
+	var gone []replica.TopicPartition
+	for _, p := range c.b.replicas.All() {
+		tp := replica.TopicPartition{Topic: p.Topic, Partition: p.Index}
+		if !want[tp] {
+			gone = append(gone, tp)
+			c.fetchers.remove(tp)
+		}
+	}
+	if len(gone) > 0 {
+		if err := c.b.replicas.DeletePartitions(gone); err != nil {
+			c.log.Error("deleting partitions no longer assigned here failed", "err", err)
+		}
+	}
+}
+
+// alterISR proposes an ISR change to the controller (AlterPartition).
+func (c *cluster) alterISR(p *replica.Partition, isr []int32, leaderEpoch, partitionEpoch int32) {
+	im := c.q.Image()
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.BrokerID, req.BrokerEpoch = c.b.nodeID, c.epoch.Load()
+	rp := kmsg.AlterPartitionRequestTopicPartition{Partition: p.Index, LeaderEpoch: leaderEpoch, PartitionEpoch: partitionEpoch}
+	for _, id := range isr {
+		e := int64(-1)
+		if br := im.Brokers[id]; br != nil {
+			e = br.Epoch
+		}
+		rp.NewEpochISR = append(rp.NewEpochISR, kmsg.AlterPartitionRequestTopicPartitionNewEpochISR{BrokerID: id, BrokerEpoch: e})
+		rp.NewISR = append(rp.NewISR, id)
+	}
+	req.Topics = []kmsg.AlterPartitionRequestTopic{{TopicID: p.TopicID, Partitions: []kmsg.AlterPartitionRequestTopicPartition{rp}}}
+	resp, err := c.request(req)
+	if err == nil {
+		r := resp.(*kmsg.AlterPartitionResponse)
+		err = kerr.ErrorForCode(r.ErrorCode)
+		if err == nil && len(r.Topics) == 1 && len(r.Topics[0].Partitions) == 1 {
+			err = kerr.ErrorForCode(r.Topics[0].Partitions[0].ErrorCode)
+		}
+	}
+	if err != nil {
+		c.log.Info("the controller did not take an ISR change", "topic", p.Topic, "partition", p.Index, "isr", isr, "err", err)
+		p.AlterISRFailed()
+		return
+	}
+	c.log.Info("ISR changed", "topic", p.Topic, "partition", p.Index, "isr", isr)
+}
+
+// shutdown moves this broker's leaderships away before a clean stop
+// (controlled shutdown), for at most a few seconds.
+func (c *cluster) shutdown() {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if c.heartbeat(true) {
+			c.log.Info("controlled shutdown: leaderships moved to other brokers")
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.log.Warn("controlled shutdown did not finish in time; stopping anyway")
+}
+
+func (c *cluster) close() {
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		if c.fetchers != nil {
+			c.fetchers.close()
+		}
+		if c.client != nil {
+			c.client.Close()
+		}
+		if c.ctl != nil {
+			c.ctl.Close()
+		}
+		if c.ctlServer != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			c.ctlServer.Close(ctx)
+			cancel()
+		}
+		if c.q != nil {
+			if err := c.q.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				c.log.Warn("closing the metadata quorum", "err", err)
+			}
+		}
+		if c.mux != nil {
+			c.mux.Close()
+		}
+	})
+}
+
+// metadataBrokers lists the live brokers at their endpoint for listener, and
+// a controller id for clients: the active controller (every node here is
+// also a broker).
+func (c *cluster) metadataBrokers(listener string) ([]kmsg.MetadataResponseBroker, int32) {
+	im := c.q.Image()
+	var out []kmsg.MetadataResponseBroker
+	for _, br := range im.LiveBrokers() {
+		ep, ok := br.Endpoint(listener)
+		if !ok {
+			continue
+		}
+		mb := kmsg.MetadataResponseBroker{NodeID: br.ID, Host: ep.Host, Port: ep.Port}
+		if br.Rack != "" {
+			r := br.Rack
+			mb.Rack = &r
+		}
+		out = append(out, mb)
+	}
+	leader, _ := c.q.Leader()
+	return out, leader
+}
+
+// leaderFor is the leader of a partition in the image, or -1.
+func (c *cluster) leaderFor(topic string, partition int32) (int32, int32) {
+	t := c.q.Image().Topic(topic)
+	if t == nil {
+		return -1, -1
+	}
+	st := t.PartitionState(partition)
+	if st == nil {
+		return -1, -1
+	}
+	return st.Leader, st.LeaderEpoch
+}
+
+// leaderPartition returns the partition if this broker leads it, or the
+// error code for the client: UNKNOWN_TOPIC_OR_PARTITION when no such
+// partition exists, NOT_LEADER_OR_FOLLOWER when another broker leads it
+// (or it is leaderless, or this broker has not caught up yet).
+func (b *Broker) leaderPartition(topic string, idx int32) (*replica.Partition, int16) {
+	p := b.replicas.Partition(topic, idx)
+	if p != nil && p.IsLeader() {
+		return p, 0
+	}
+	if b.cluster != nil {
+		if t := b.meta.Image().Topic(topic); t != nil && t.PartitionState(idx) != nil {
+			return nil, kerr.NotLeaderForPartition.Code
+		}
+	}
+	return nil, kerr.UnknownTopicOrPartition.Code
+}

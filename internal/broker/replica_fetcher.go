@@ -1,0 +1,289 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/controller"
+	"github.com/samsa-io/samsa/internal/replica"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
+)
+
+// Replica fetchers (Kafka's ReplicaFetcherThread): one goroutine per leader
+// broker fetches every partition this broker follows from that leader,
+// with the Fetch API as a replica (Fetch v12: replica id, last fetched
+// epoch). The leader answers a follower whose log diverged from its own
+// with the diverging epoch and its end (KIP-320); the follower truncates
+// there and fetches again. The reconcile loop assigns and removes
+// partitions; the fetcher owns the fetch positions (its partitions' logs).
+
+type fetchers struct {
+	c  *cluster
+	mu sync.Mutex
+	by map[int32]*fetcher // leader id -> fetcher
+	of map[replica.TopicPartition]int32
+}
+
+func newFetchers(c *cluster) *fetchers {
+	return &fetchers{c: c, by: map[int32]*fetcher{}, of: map[replica.TopicPartition]int32{}}
+}
+
+type fetchPart struct {
+	p     *replica.Partition
+	epoch int32
+}
+
+type fetcher struct {
+	fs     *fetchers
+	leader int32
+	mu     sync.Mutex
+	parts  map[replica.TopicPartition]*fetchPart
+	wake   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	cl     *kgo.Client
+	addr   string
+}
+
+// assign makes tp follow leader at epoch.
+func (f *fetchers) assign(tp replica.TopicPartition, p *replica.Partition, leader, epoch int32, changed bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if old, ok := f.of[tp]; ok && old != leader {
+		f.by[old].removePart(tp)
+	}
+	if leader < 0 {
+		delete(f.of, tp)
+		return
+	}
+	ft := f.by[leader]
+	if ft == nil {
+		ft = &fetcher{fs: f, leader: leader, parts: map[replica.TopicPartition]*fetchPart{}, wake: make(chan struct{}, 1),
+			stop: make(chan struct{}), done: make(chan struct{})}
+		f.by[leader] = ft
+		go ft.run()
+	}
+	f.of[tp] = leader
+	ft.mu.Lock()
+	ft.parts[tp] = &fetchPart{p: p, epoch: epoch}
+	ft.mu.Unlock()
+	select {
+	case ft.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *fetchers) remove(tp replica.TopicPartition) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if old, ok := f.of[tp]; ok {
+		f.by[old].removePart(tp)
+		delete(f.of, tp)
+	}
+}
+
+func (f *fetchers) close() {
+	f.mu.Lock()
+	fts := make([]*fetcher, 0, len(f.by))
+	for _, ft := range f.by {
+		fts = append(fts, ft)
+	}
+	f.by = map[int32]*fetcher{}
+	f.mu.Unlock()
+	for _, ft := range fts {
+		close(ft.stop)
+		<-ft.done
+	}
+}
+
+func (ft *fetcher) removePart(tp replica.TopicPartition) {
+	ft.mu.Lock()
+	delete(ft.parts, tp)
+	ft.mu.Unlock()
+}
+
+func (ft *fetcher) client() (*kgo.Client, error) {
+	c := ft.fs.c
+	br := c.q.Image().Brokers[ft.leader]
+	if br == nil {
+		return nil, errors.New("leader is not registered")
+	}
+	ep, ok := br.Endpoint(c.b.cfg.InterBrokerListenerName)
+	if !ok {
+		return nil, errors.New("leader has no inter-broker listener")
+	}
+	addr := net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
+	if ft.cl != nil && ft.addr == addr {
+		return ft.cl, nil
+	}
+	if ft.cl != nil {
+		ft.cl.Close()
+	}
+	local := c.localHost
+	versions := kversion.Stable()
+	versions.SetMaxKeyVersion(kmsg.Fetch.Int16(), 12)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("samsa-replica-fetcher"),
+		kgo.MaxVersions(versions),
+		kgo.Dialer(func(ctx context.Context, _, host string) (net.Conn, error) { return controller.Dial(ctx, local, host) }),
+		kgo.RequestRetries(0), kgo.BrokerMaxReadBytes(256<<20))
+	if err != nil {
+		return nil, err
+	}
+	ft.cl, ft.addr = cl, addr
+	return cl, nil
+}
+
+func (ft *fetcher) run() {
+	defer close(ft.done)
+	defer func() {
+		if ft.cl != nil {
+			ft.cl.Close()
+		}
+	}()
+	c := ft.fs.c
+	backoff := time.Duration(max(c.b.cfg.ReplicaFetchBackoffMs, 10)) * time.Millisecond
+	for {
+		select {
+		case <-ft.stop:
+			return
+		default:
+		}
+		ft.mu.Lock()
+		parts := make(map[replica.TopicPartition]*fetchPart, len(ft.parts))
+		for tp, fp := range ft.parts {
+			parts[tp] = fp
+		}
+		ft.mu.Unlock()
+		if len(parts) == 0 {
+			select {
+			case <-ft.stop:
+				return
+			case <-ft.wake:
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if err := ft.fetchOnce(parts); err != nil {
+			select {
+			case <-ft.stop:
+				return
+			case <-time.After(backoff):
+			}
+		}
+	}
+}
+
+func (ft *fetcher) fetchOnce(parts map[replica.TopicPartition]*fetchPart) error {
+	c := ft.fs.c
+	cl, err := ft.client()
+	if err != nil {
+		return err
+	}
+	seeds := cl.SeedBrokers()
+	if len(seeds) == 0 {
+		return errors.New("no connection")
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.ReplicaID = c.b.nodeID
+	req.MaxWaitMillis = c.b.cfg.ReplicaFetchWaitMaxMs
+	req.MinBytes = max(c.b.cfg.ReplicaFetchMinBytes, 1)
+	req.MaxBytes = c.b.cfg.ReplicaFetchResponseMaxBytes
+	req.SessionID, req.SessionEpoch = 0, -1
+	byTopic := map[string]int{}
+	for tp, fp := range parts {
+		i, ok := byTopic[tp.Topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[tp.Topic] = i
+			req.Topics = append(req.Topics, kmsg.FetchRequestTopic{Topic: tp.Topic})
+		}
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition = tp.Partition
+		rp.CurrentLeaderEpoch = fp.epoch
+		rp.FetchOffset = fp.p.LogEndOffset()
+		rp.LastFetchedEpoch = fp.p.Log().LatestEpoch()
+		rp.LogStartOffset = fp.p.LogStartOffset()
+		rp.PartitionMaxBytes = c.b.cfg.ReplicaFetchMaxBytes
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(req.MaxWaitMillis)*time.Millisecond+10*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-ft.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	r, err := seeds[0].Request(ctx, req)
+	if err != nil {
+		return err
+	}
+	resp := r.(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 {
+		return kerr.ErrorForCode(resp.ErrorCode)
+	}
+	var failed error
+	for _, t := range resp.Topics {
+		for _, sp := range t.Partitions {
+			tp := replica.TopicPartition{Topic: t.Topic, Partition: sp.Partition}
+			fp := parts[tp]
+			if fp == nil {
+				continue
+			}
+			if err := ft.handle(tp, fp, sp); err != nil {
+				failed = err
+			}
+		}
+	}
+	return failed
+}
+
+func (ft *fetcher) handle(tp replica.TopicPartition, fp *fetchPart, sp kmsg.FetchResponseTopicPartition) error {
+	c := ft.fs.c
+	p := fp.p
+	switch sp.ErrorCode {
+	case 0:
+	case kerr.OffsetOutOfRange.Code:
+		// Behind the leader's log start (retention moved it): start over
+		// there. Ahead of its log end cannot happen with epochs checked.
+		if p.LogEndOffset() < sp.LogStartOffset {
+			c.log.Warn("follower is behind the leader's log start; restarting the replica there", "topic", tp.Topic, "partition", tp.Partition, "leader_log_start", sp.LogStartOffset)
+			if _, err := p.Log().DeleteRecordsBefore(p.LogEndOffset()); err != nil {
+				return err
+			}
+			return p.TruncateTo(sp.LogStartOffset)
+		}
+		return kerr.ErrorForCode(sp.ErrorCode)
+	default:
+		// NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH: wait for the
+		// metadata to catch up; the reconcile loop reassigns.
+		return kerr.ErrorForCode(sp.ErrorCode)
+	}
+	if de := sp.DivergingEpoch; de.EndOffset >= 0 && de.Epoch >= 0 {
+		// Our log has records the leader does not: cut back to where the
+		// two agree (the end of the diverging epoch on both sides).
+		to := de.EndOffset
+		if myEpoch, myEnd := p.Log().EndOffsetForEpoch(de.Epoch); myEpoch == de.Epoch && myEnd < to {
+			to = myEnd
+		}
+		c.log.Info("truncating a follower whose log diverged from the leader's", "topic", tp.Topic, "partition", tp.Partition,
+			"from", p.LogEndOffset(), "to", to, "epoch", de.Epoch)
+		return p.TruncateTo(to)
+	}
+	if len(sp.RecordBatches) > 0 {
+		if err := p.AppendAsFollower(sp.RecordBatches); err != nil {
+			c.log.Warn("appending replicated records failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+			return err
+		}
+	}
+	p.SetFollowerHW(sp.HighWatermark)
+	return nil
+}

@@ -1,0 +1,69 @@
+// Package controller is samsa's KRaft replacement: the metadata quorum and
+// the active controller of a cluster.
+//
+// # Shape
+//
+//	            controller.quorum.voters (static, id@host:port)
+//	                           │
+//	┌──────────── Quorum (one per node) ─────────────────────────────┐
+//	│ hashicorp/raft ── FSM.Apply(Batch) ──► metadata.Image (atomic) │
+//	│   │  log + stable store: raft.db (bbolt) ┐ in metadata.log.dir/│
+//	│   │  snapshots: JSON images             ┘ __cluster_metadata-0 │
+//	│   └─ transport: TCP on the CONTROLLER listener, told apart from │
+//	│      Kafka requests by a "RAFT" preamble (mux.go)             │
+//	│                                                               │
+//	│ Controller (active only while this node leads Raft)            │
+//	│   one goroutine runs every change: reads the image, computes a │
+//	│   metadata.Batch, raft.Apply, waits until applied              │
+//	│   - broker registrations, heartbeats, fencing on session loss  │
+//	│   - topic create/delete, partitions, configs, producer ids     │
+//	│   - leader election, AlterPartition (ISR), controlled shutdown │
+//	│                                                               │
+//	│ Handler: Kafka APIs on the CONTROLLER listener (BrokerRegistra-│
+//	│   tion, BrokerHeartbeat, AlterPartition, CreateTopics, ...,    │
+//	│   DescribeQuorum); non-leaders answer NOT_CONTROLLER           │
+//	│ Client: a broker's requests to the active controller           │
+//	└───────────────────────────────────────────────────────────────┘
+//
+// Why hashicorp/raft: it brings the whole of Raft (elections with pre-vote,
+// log replication, snapshots and log compaction, membership changes, a
+// pluggable TCP transport) with a simple FSM interface, is used in
+// production by Consul, Nomad and Vault, and its bbolt log store is
+// crash-safe. docs/dependencies.md records the choice.
+//
+// # Records and the image
+//
+// The metadata log holds metadata.Batch entries (JSON). Each node applies
+// them in order to an immutable metadata.Image and publishes it through an
+// atomic pointer; subscribers are woken after each apply (the broker then
+// reconciles its partitions: leader, follower, deleted). Snapshots are the
+// encoded image. The active controller computes every batch from the image
+// it has applied itself: it runs a raft.Barrier when it gains leadership,
+// and runs changes one at a time, each waiting for its own apply, so no two
+// changes are computed from the same image.
+//
+// # Broker lifecycle
+//
+// A broker registers (BrokerRegistration) with its listeners, rack and a
+// new incarnation id; its broker epoch is the Raft index of the
+// registration. It starts fenced. Its heartbeats (every
+// broker.heartbeat.interval.ms) carry the metadata offset it has applied;
+// once that reaches its registration, the controller unfences it and it may
+// lead and join ISRs. A broker whose heartbeats stop for
+// broker.session.timeout.ms is fenced: it leaves every ISR it was in
+// (unless it is the last member, which Kafka keeps so the partition can come
+// back with it) and new leaders are elected for what it led. A heartbeat
+// asking to shut down makes the controller move its leaderships first
+// (controlled shutdown) and answer ShouldShutDown once it leads nothing.
+// Heartbeat deadlines are the active controller's memory only: a new
+// controller gives every broker a fresh session.
+//
+// # Leader election
+//
+// The new leader is the first replica, in replica order, that is in the ISR
+// and live (registered, unfenced, not shutting down). With no such replica
+// the partition is leaderless (-1) unless unclean.leader.election.enable is
+// true for its topic, in which case any live replica leads with itself as
+// the only ISR member. Every leader change bumps the leader epoch; every
+// change bumps the partition epoch.
+package controller

@@ -1,0 +1,311 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Handler serves the Kafka APIs of the CONTROLLER listener. Brokers send
+// their registrations, heartbeats, ISR changes and forwarded admin changes
+// here; tools may ask DescribeQuorum. A node that is not the active
+// controller answers NOT_CONTROLLER and the sender looks for the leader.
+type Handler struct {
+	q   *Quorum
+	c   *Controller // nil on a node that is not a voter
+	log *slog.Logger
+}
+
+// NewHandler returns the controller listener's handler.
+func NewHandler(q *Quorum, c *Controller, log *slog.Logger) *Handler {
+	return &Handler{q: q, c: c, log: log.With("component", "controller-api")}
+}
+
+var served = map[int16][2]int16{
+	kmsg.ApiVersions.Int16():         {0, 4},
+	kmsg.CreateTopics.Int16():        {2, 7},
+	kmsg.DeleteTopics.Int16():        {1, 6},
+	kmsg.AlterConfigs.Int16():        {0, 2},
+	kmsg.CreatePartitions.Int16():    {0, 3},
+	kmsg.DescribeQuorum.Int16():      {0, 1},
+	kmsg.AlterPartition.Int16():      {2, 3},
+	kmsg.BrokerRegistration.Int16():  {0, 3},
+	kmsg.BrokerHeartbeat.Int16():     {0, 1},
+	kmsg.AllocateProducerIDs.Int16(): {0, 0},
+}
+
+// Versions reports the versions served for key.
+func (h *Handler) Versions(key int16) (int16, int16, bool) {
+	v, ok := served[key]
+	return v[0], v[1], ok
+}
+
+// Handle serves one request from the listener.
+func (h *Handler) Handle(ctx context.Context, _ *protocol.Conn, hdr protocol.RequestHeader, req kmsg.Request) (kmsg.Response, error) {
+	if r, ok := req.(*kmsg.ApiVersionsRequest); ok && hdr.APIVersion > served[kmsg.ApiVersions.Int16()][1] {
+		// KIP-511: a version we do not speak gets our ranges in a v0
+		// answer with UNSUPPORTED_VERSION.
+		resp, _ := h.Serve(ctx, r)
+		resp.(*kmsg.ApiVersionsResponse).ErrorCode = kerr.UnsupportedVersion.Code
+		return resp, nil
+	}
+	return h.Serve(ctx, req)
+}
+
+// Serve answers a request; brokers on this node call it directly.
+func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
+	if _, ok := served[req.Key()]; !ok {
+		return nil, fmt.Errorf("api key %d is not served on the controller listener", req.Key())
+	}
+	c := h.c
+	if c == nil && req.Key() != kmsg.ApiVersions.Int16() && req.Key() != kmsg.DescribeQuorum.Int16() {
+		c = &Controller{stop: closedChan}
+	}
+	switch r := req.(type) {
+	case *kmsg.ApiVersionsRequest:
+		resp := r.ResponseKind().(*kmsg.ApiVersionsResponse)
+		for key, v := range served {
+			resp.ApiKeys = append(resp.ApiKeys, kmsg.ApiVersionsResponseApiKey{ApiKey: key, MinVersion: v[0], MaxVersion: v[1]})
+		}
+		return resp, nil
+	case *kmsg.DescribeQuorumRequest:
+		return h.describeQuorum(r), nil
+	case *kmsg.BrokerRegistrationRequest:
+		resp := r.ResponseKind().(*kmsg.BrokerRegistrationResponse)
+		reg := metadata.BrokerReg{ID: r.BrokerID, Incarn: metadata.UUID(r.IncarnationID).String()}
+		if r.Rack != nil {
+			reg.Rack = *r.Rack
+		}
+		for _, l := range r.Listeners {
+			reg.Endpoints = append(reg.Endpoints, metadata.Endpoint{Name: l.Name, Host: l.Host, Port: int32(l.Port), Protocol: protocolName(l.SecurityProtocol)})
+		}
+		epoch, err := c.RegisterBroker(ctx, reg, r.ClusterID)
+		resp.ErrorCode, resp.BrokerEpoch = Code(err), epoch
+		if err != nil {
+			h.log.Warn("refused a broker registration", "broker", r.BrokerID, "err", err)
+			resp.BrokerEpoch = -1
+		} else {
+			h.log.Info("registered a broker", "broker", r.BrokerID, "epoch", epoch, "rack", reg.Rack)
+		}
+		return resp, nil
+	case *kmsg.BrokerHeartbeatRequest:
+		resp := r.ResponseKind().(*kmsg.BrokerHeartbeatResponse)
+		res, err := c.Heartbeat(ctx, r.BrokerID, r.BrokerEpoch, r.CurrentMetadataOffset, r.WantFence, r.WantShutdown)
+		resp.ErrorCode = Code(err)
+		resp.IsFenced, resp.IsCaughtUp, resp.ShouldShutdown = res.Fenced, res.CaughtUp, res.ShouldShutdown
+		if err != nil {
+			resp.IsFenced = true
+		}
+		return resp, nil
+	case *kmsg.AllocateProducerIDsRequest:
+		resp := r.ResponseKind().(*kmsg.AllocateProducerIDsResponse)
+		const block = 1000
+		first, err := c.AllocateProducerIDs(ctx, block)
+		resp.ErrorCode = Code(err)
+		if err == nil {
+			resp.ProducerIDStart, resp.ProducerIDLen = first, block
+		}
+		return resp, nil
+	case *kmsg.AlterPartitionRequest:
+		resp := r.ResponseKind().(*kmsg.AlterPartitionResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.AlterPartitionResponseTopic{TopidID: rt.TopicID}
+			for _, rp := range rt.Partitions {
+				isr := rp.NewISR
+				if r.Version >= 3 {
+					isr = nil
+					for _, e := range rp.NewEpochISR {
+						isr = append(isr, e.BrokerID)
+					}
+				}
+				ps, err := c.AlterPartition(ctx, r.BrokerID, r.BrokerEpoch, rt.TopicID, rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, isr)
+				sp := kmsg.AlterPartitionResponseTopicPartition{Partition: rp.Partition, ErrorCode: Code(err)}
+				if err == nil || errors.Is(err, ErrInvalidUpdateVersion) {
+					sp.LeaderID, sp.LeaderEpoch, sp.ISR, sp.PartitionEpoch = ps.Leader, ps.LeaderEpoch, ps.ISR, ps.PartitionEpoch
+				}
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil
+	case *kmsg.CreateTopicsRequest:
+		resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+		for _, rt := range r.Topics {
+			spec := TopicSpec{Name: rt.Topic, Partitions: rt.NumPartitions, ReplicationFactor: rt.ReplicationFactor, Configs: map[string]string{}}
+			for _, a := range rt.ReplicaAssignment {
+				for int(a.Partition) >= len(spec.Assignments) {
+					spec.Assignments = append(spec.Assignments, nil)
+				}
+				spec.Assignments[a.Partition] = a.Replicas
+			}
+			for _, cf := range rt.Configs {
+				if cf.Value != nil {
+					spec.Configs[cf.Name] = *cf.Value
+				}
+			}
+			st := kmsg.NewCreateTopicsResponseTopic()
+			st.Topic = rt.Topic
+			t, err := c.CreateTopic(ctx, spec, r.ValidateOnly)
+			st.ErrorCode, st.ErrorMessage = Code(err), message(err)
+			if t != nil {
+				st.TopicID, st.NumPartitions = t.ID, t.Partitions
+				st.ReplicationFactor = int16(len(t.Assignments[0].Replicas))
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil
+	case *kmsg.DeleteTopicsRequest:
+		resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+		for _, name := range r.TopicNames {
+			st := kmsg.NewDeleteTopicsResponseTopic()
+			st.Topic = &name
+			t, err := c.DeleteTopic(ctx, name)
+			st.ErrorCode, st.ErrorMessage = Code(err), message(err)
+			if t != nil {
+				st.TopicID = t.ID
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil
+	case *kmsg.CreatePartitionsRequest:
+		resp := r.ResponseKind().(*kmsg.CreatePartitionsResponse)
+		for _, rt := range r.Topics {
+			var assign [][]int32
+			for _, a := range rt.Assignment {
+				assign = append(assign, a.Replicas)
+			}
+			_, err := c.CreatePartitions(ctx, rt.Topic, rt.Count, assign, r.ValidateOnly)
+			resp.Topics = append(resp.Topics, kmsg.CreatePartitionsResponseTopic{Topic: rt.Topic, ErrorCode: Code(err), ErrorMessage: message(err)})
+		}
+		return resp, nil
+	case *kmsg.AlterConfigsRequest:
+		resp := r.ResponseKind().(*kmsg.AlterConfigsResponse)
+		for _, rr := range r.Resources {
+			configs := map[string]string{}
+			for _, cf := range rr.Configs {
+				if cf.Value != nil {
+					configs[cf.Name] = *cf.Value
+				}
+			}
+			var err error
+			if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
+				err = fmt.Errorf("the controller only changes topic configs")
+			} else if !r.ValidateOnly {
+				_, err = c.SetTopicConfigs(ctx, rr.ResourceName, configs)
+			}
+			resp.Resources = append(resp.Resources, kmsg.AlterConfigsResponseResource{ResourceType: rr.ResourceType,
+				ResourceName: rr.ResourceName, ErrorCode: Code(err), ErrorMessage: message(err)})
+		}
+		return resp, nil
+	}
+	return nil, fmt.Errorf("api key %d is not served on the controller listener", req.Key())
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (h *Handler) describeQuorum(r *kmsg.DescribeQuorumRequest) *kmsg.DescribeQuorumResponse {
+	resp := r.ResponseKind().(*kmsg.DescribeQuorumResponse)
+	st := h.q.State()
+	p := kmsg.DescribeQuorumResponseTopicPartition{Partition: 0, LeaderID: st.LeaderID, LeaderEpoch: int32(st.Term), HighWatermark: st.HighIndex}
+	if !h.q.IsLeader() {
+		p.ErrorCode = kerr.NotLeaderForPartition.Code
+	}
+	for _, m := range st.Members {
+		rs := kmsg.DescribeQuorumResponseTopicPartitionReplicaState{ReplicaID: m.ID, LogEndOffset: m.LogEndIndex, LastFetchTimestamp: -1, LastCaughtUpTimestamp: -1}
+		if !m.LastContact.IsZero() {
+			rs.LastFetchTimestamp = m.LastContact.UnixMilli()
+			rs.LastCaughtUpTimestamp = m.LastContact.UnixMilli()
+		}
+		if m.Voter {
+			p.CurrentVoters = append(p.CurrentVoters, rs)
+		} else {
+			p.Observers = append(p.Observers, rs)
+		}
+	}
+	resp.Topics = []kmsg.DescribeQuorumResponseTopic{{Topic: "__cluster_metadata", Partitions: []kmsg.DescribeQuorumResponseTopicPartition{p}}}
+	return resp
+}
+
+func protocolName(p int16) string {
+	switch p {
+	case 1:
+		return "SSL"
+	case 2:
+		return "SASL_PLAINTEXT"
+	case 3:
+		return "SASL_SSL"
+	}
+	return "PLAINTEXT"
+}
+
+// ProtocolID is the security protocol id of a name (registration).
+func ProtocolID(name string) int16 {
+	switch name {
+	case "SSL":
+		return 1
+	case "SASL_PLAINTEXT":
+		return 2
+	case "SASL_SSL":
+		return 3
+	}
+	return 0
+}
+
+// Code maps a controller error to its Kafka error code.
+func Code(err error) int16 {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrNotController), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return kerr.NotController.Code
+	case errors.Is(err, ErrStaleBrokerEpoch):
+		return kerr.StaleBrokerEpoch.Code
+	case errors.Is(err, ErrUnknownBroker):
+		return kerr.BrokerIDNotRegistered.Code
+	case errors.Is(err, ErrDuplicateBroker):
+		return kerr.DuplicateBrokerRegistration.Code
+	case errors.Is(err, ErrInconsistentCluster):
+		return kerr.InconsistentClusterID.Code
+	case errors.Is(err, ErrFencedLeaderEpoch):
+		return kerr.FencedLeaderEpoch.Code
+	case errors.Is(err, ErrInvalidUpdateVersion):
+		return kerr.InvalidUpdateVersion.Code
+	case errors.Is(err, ErrNotLeader):
+		return kerr.NotLeaderForPartition.Code
+	case errors.Is(err, ErrIneligibleReplica):
+		return kerr.IneligibleReplica.Code
+	case errors.Is(err, ErrInvalidReplication):
+		return kerr.InvalidReplicationFactor.Code
+	case errors.Is(err, ErrInvalidAssignment):
+		return kerr.InvalidReplicaAssignment.Code
+	case errors.Is(err, ErrUnknownTopicOrPart), errors.Is(err, metadata.ErrUnknownTopic):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, metadata.ErrTopicExists):
+		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, metadata.ErrInvalidTopic):
+		return kerr.InvalidTopicException.Code
+	case errors.Is(err, metadata.ErrInvalidPartitions):
+		return kerr.InvalidPartitions.Code
+	case errors.Is(err, ErrElectionNotNeeded):
+		return kerr.ElectionNotNeeded.Code
+	case errors.Is(err, ErrEligibleLeaders):
+		return kerr.EligibleLeadersNotAvailable.Code
+	case errors.Is(err, ErrNoReassignment):
+		return kerr.NoReassignmentInProgress.Code
+	}
+	return kerr.UnknownServerError.Code
+}
+
+func message(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

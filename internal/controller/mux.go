@@ -1,0 +1,128 @@
+package controller
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// raftPreamble opens every Raft connection. Kafka requests start with a
+// big-endian int32 size; these bytes would announce a 1.3 GB request, which
+// no listener accepts, so the two cannot be confused.
+var raftPreamble = []byte("RAFT")
+
+// Mux splits one listener into Raft connections and Kafka connections.
+type Mux struct {
+	ln    net.Listener
+	raft  *subListener
+	kafka *subListener
+	once  sync.Once
+}
+
+// NewMux starts sorting connections accepted on ln.
+func NewMux(ln net.Listener) *Mux {
+	m := &Mux{ln: ln}
+	m.raft = newSubListener(ln.Addr())
+	m.kafka = newSubListener(ln.Addr())
+	go m.loop()
+	return m
+}
+
+// Raft returns the listener of Raft connections (preamble consumed).
+func (m *Mux) Raft() net.Listener { return m.raft }
+
+// Kafka returns the listener of every other connection.
+func (m *Mux) Kafka() net.Listener { return m.kafka }
+
+// Close closes the underlying listener and both halves.
+func (m *Mux) Close() error {
+	err := m.ln.Close()
+	m.once.Do(func() {
+		m.raft.close()
+		m.kafka.close()
+	})
+	return err
+}
+
+func (m *Mux) loop() {
+	for {
+		c, err := m.ln.Accept()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			m.Close()
+			return
+		}
+		go m.sort(c)
+	}
+}
+
+func (m *Mux) sort(c net.Conn) {
+	// A peer that connects and says nothing is a Kafka client waiting for
+	// nothing: Kafka clients speak first too, so a short wait is safe.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	head := make([]byte, len(raftPreamble))
+	n, err := io.ReadFull(c, head)
+	c.SetReadDeadline(time.Time{})
+	if err != nil && n == 0 {
+		c.Close()
+		return
+	}
+	if n == len(head) && bytes.Equal(head, raftPreamble) {
+		m.raft.deliver(c)
+		return
+	}
+	m.kafka.deliver(&prefixConn{Conn: c, prefix: head[:n]})
+}
+
+type subListener struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	done   chan struct{}
+	closed sync.Once
+}
+
+func newSubListener(a net.Addr) *subListener {
+	return &subListener{addr: a, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *subListener) deliver(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+func (l *subListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *subListener) close() { l.closed.Do(func() { close(l.done) }) }
+
+func (l *subListener) Close() error { l.close(); return nil }
+
+func (l *subListener) Addr() net.Addr { return l.addr }
+
+// prefixConn replays bytes already read from the connection.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(b []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(b, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(b)
+}

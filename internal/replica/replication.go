@@ -1,0 +1,293 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/metadata"
+)
+
+// Replication state of a partition in a cluster (Kafka's Partition with
+// its leader and follower halves). On a single node the partition is
+// always leader with itself as ISR and none of this is used: the high
+// watermark follows the log end.
+//
+// As leader, the partition learns each follower's log end offset from its
+// fetches (UpdateFollower), moves the high watermark to the smallest log
+// end offset in the ISR, and proposes ISR changes: a follower that has
+// caught up joins, one that has not been caught up for
+// replica.lag.time.max.ms leaves. Proposals go to the controller through
+// the AlterISR callback, at most one at a time per partition; the result
+// comes back as a new metadata state (Become).
+//
+// As follower, the partition takes batches from the leader
+// (AppendAsFollower) and the leader's high watermark (SetFollowerHW).
+
+// ErrNotLeader: the partition is not led by this broker
+// (NOT_LEADER_OR_FOLLOWER).
+var ErrNotLeader = errors.New("this broker is not the partition's leader")
+
+// ErrNotEnoughReplicas: the ISR is smaller than min.insync.replicas.
+var ErrNotEnoughReplicas = errors.New("the in-sync replicas are fewer than min.insync.replicas")
+
+// ErrNotEnoughReplicasAfterAppend: the records were written but the ISR
+// shrank below min.insync.replicas before they were replicated.
+var ErrNotEnoughReplicasAfterAppend = errors.New("the records were written, but the in-sync replicas fell below min.insync.replicas")
+
+// ErrTimeout: acks=all waited past the request timeout.
+var ErrTimeout = errors.New("the records were not replicated to every in-sync replica within the request timeout")
+
+type follower struct {
+	leo                int64
+	lastFetch          time.Time
+	lastFetchLeaderLEO int64
+	lastCaughtUp       time.Time
+}
+
+type replication struct {
+	clustered atomic.Bool
+	follower  atomic.Bool // the inverse of leading, only in a cluster
+
+	mu        sync.Mutex
+	self      int32
+	state     metadata.PartitionState
+	followers map[int32]*follower
+	pending   bool // an ISR change is with the controller
+	// alterISR proposes an ISR to the controller (async).
+	alterISR func(p *Partition, isr []int32, leaderEpoch, partitionEpoch int32)
+}
+
+// IsLeader reports whether this broker leads the partition.
+func (p *Partition) IsLeader() bool { return !p.repl.follower.Load() }
+
+// State returns the partition's metadata state as last applied (clusters).
+func (p *Partition) State() metadata.PartitionState {
+	p.repl.mu.Lock()
+	defer p.repl.mu.Unlock()
+	return p.repl.state.Clone()
+}
+
+// Become applies the partition's state from the metadata image: it makes
+// the partition leader or follower at the state's leader epoch, or updates
+// the ISR of a partition it already leads. It reports whether the leader or
+// epoch changed (a follower must then check for divergence).
+func (p *Partition) Become(self int32, st metadata.PartitionState, alterISR func(*Partition, []int32, int32, int32)) bool {
+	r := &p.repl
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clustered.Store(true)
+	r.self, r.alterISR = self, alterISR
+	changed := st.LeaderEpoch != r.state.LeaderEpoch || st.Leader != r.state.Leader || r.followers == nil
+	r.state = st.Clone()
+	r.pending = false
+	p.leaderEpoch.Store(st.LeaderEpoch)
+	if st.Leader == self {
+		if changed || r.followers == nil {
+			now := time.Now()
+			r.followers = map[int32]*follower{}
+			for _, id := range st.Replicas {
+				if id != self {
+					// Unknown positions; ISR members get a full lag window
+					// to show up before they are dropped.
+					r.followers[id] = &follower{leo: -1, lastCaughtUp: now}
+				}
+			}
+		} else {
+			for _, id := range st.Replicas {
+				if _, ok := r.followers[id]; !ok && id != self {
+					r.followers[id] = &follower{leo: -1, lastCaughtUp: time.Now()}
+				}
+			}
+		}
+		p.repl.follower.Store(false)
+		p.maybeAdvanceHWLocked()
+	} else {
+		r.followers = map[int32]*follower{}
+		p.repl.follower.Store(true)
+		if hw := p.hw.Load(); hw > p.log.LogEndOffset() {
+			p.hw.Store(p.log.LogEndOffset())
+		}
+	}
+	p.notify()
+	return changed
+}
+
+// maybeAdvanceHWLocked moves the high watermark to the smallest log end
+// offset among the ISR (this leader's included).
+func (p *Partition) maybeAdvanceHWLocked() {
+	r := &p.repl
+	hw := p.log.LogEndOffset()
+	for _, id := range r.state.ISR {
+		if id == r.self {
+			continue
+		}
+		f := r.followers[id]
+		if f == nil || f.leo < 0 {
+			return // unknown position: the HW cannot move yet
+		}
+		hw = min(hw, f.leo)
+	}
+	p.advanceHighWatermark(hw)
+}
+
+// afterLeaderAppend moves the high watermark after an append as leader and
+// wakes fetches (followers waiting for data too).
+func (p *Partition) afterLeaderAppend() {
+	if !p.repl.clustered.Load() {
+		p.advanceHighWatermark(p.log.LogEndOffset())
+		return
+	}
+	p.repl.mu.Lock()
+	p.maybeAdvanceHWLocked()
+	p.repl.mu.Unlock()
+	p.notify()
+}
+
+// UpdateFollower records a follower fetch at fetchOffset (the follower's
+// log end offset): it may advance the high watermark and propose adding the
+// follower to the ISR. It returns ErrNotLeader when this broker does not
+// lead at leaderEpoch... callers check the epoch before.
+func (p *Partition) UpdateFollower(id int32, fetchOffset int64) error {
+	r := &p.repl
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.repl.follower.Load() {
+		return ErrNotLeader
+	}
+	f := r.followers[id]
+	if f == nil {
+		// Not a replica (a reassignment removed it, or a stray broker).
+		return ErrNotLeader
+	}
+	now := time.Now()
+	leo := p.log.LogEndOffset()
+	switch {
+	case fetchOffset >= leo:
+		f.lastCaughtUp = now
+	case fetchOffset >= f.lastFetchLeaderLEO && !f.lastFetch.IsZero():
+		f.lastCaughtUp = f.lastFetch
+	}
+	f.leo, f.lastFetch, f.lastFetchLeaderLEO = fetchOffset, now, leo
+	p.maybeAdvanceHWLocked()
+	// Join the ISR once caught up to the high watermark (and at least to
+	// the start of this leader's epoch, Kafka's isFollowerInSync).
+	if !r.state.InISR(id) && !r.pending && fetchOffset >= p.hw.Load() && r.alterISR != nil {
+		isr := append(slices.Clone(r.state.ISR), id)
+		slices.Sort(isr)
+		r.pending = true
+		go r.alterISR(p, isr, r.state.LeaderEpoch, r.state.PartitionEpoch)
+	}
+	return nil
+}
+
+// CheckISR drops followers that have not caught up within maxLag from the
+// ISR (Kafka's maybeShrinkIsr), proposing the change to the controller.
+func (p *Partition) CheckISR(maxLag time.Duration) {
+	r := &p.repl
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.clustered.Load() || p.repl.follower.Load() || r.pending || r.alterISR == nil {
+		return
+	}
+	now := time.Now()
+	leo := p.log.LogEndOffset()
+	var isr []int32
+	for _, id := range r.state.ISR {
+		f := r.followers[id]
+		if id == r.self || f == nil || f.leo >= leo || now.Sub(f.lastCaughtUp) <= maxLag {
+			isr = append(isr, id)
+		}
+	}
+	if len(isr) == len(r.state.ISR) {
+		return
+	}
+	r.pending = true
+	go r.alterISR(p, isr, r.state.LeaderEpoch, r.state.PartitionEpoch)
+}
+
+// AlterISRFailed lets the partition propose again after a failed change.
+func (p *Partition) AlterISRFailed() {
+	p.repl.mu.Lock()
+	p.repl.pending = false
+	p.repl.mu.Unlock()
+}
+
+// ISRSize is the current ISR size (1 on a single node).
+func (p *Partition) ISRSize() int {
+	if !p.repl.clustered.Load() {
+		return 1
+	}
+	p.repl.mu.Lock()
+	defer p.repl.mu.Unlock()
+	return len(p.repl.state.ISR)
+}
+
+// WaitReplicated waits until the high watermark reaches offset (acks=all),
+// or leadership is lost, or ctx ends.
+func (p *Partition) WaitReplicated(ctx context.Context, offset int64, epoch int32, minISR int) error {
+	if p.hw.Load() >= offset {
+		return p.checkISRAfterAppend(minISR)
+	}
+	w := NewWaiter([]*Partition{p})
+	defer w.Close()
+	for {
+		if !p.IsLeader() || p.leaderEpoch.Load() != epoch {
+			return ErrNotLeader
+		}
+		if p.hw.Load() >= offset {
+			return p.checkISRAfterAppend(minISR)
+		}
+		select {
+		case <-w.C():
+		case <-ctx.Done():
+			return ErrTimeout
+		}
+	}
+}
+
+func (p *Partition) checkISRAfterAppend(minISR int) error {
+	if p.ISRSize() < minISR {
+		return ErrNotEnoughReplicasAfterAppend
+	}
+	return nil
+}
+
+// AppendAsFollower appends batches replicated from the leader.
+func (p *Partition) AppendAsFollower(batches []byte) error {
+	if err := p.offline.Load(); err != nil {
+		return *err
+	}
+	if err := p.log.AppendAsFollower(batches); err != nil {
+		return p.appendFailed(err)
+	}
+	p.notify()
+	return nil
+}
+
+// SetFollowerHW takes the leader's high watermark, bounded by this
+// replica's log end.
+func (p *Partition) SetFollowerHW(hw int64) {
+	hw = min(hw, p.log.LogEndOffset())
+	if hw > p.hw.Load() {
+		p.advanceHighWatermark(hw)
+	}
+}
+
+// TruncateTo drops records at and after offset (follower truncation after a
+// leader change) and lowers the high watermark with them.
+func (p *Partition) TruncateTo(offset int64) error {
+	if offset >= p.log.LogEndOffset() {
+		return nil
+	}
+	if err := p.log.Truncate(offset); err != nil {
+		return p.appendFailed(err)
+	}
+	if leo := p.log.LogEndOffset(); p.hw.Load() > leo {
+		p.hw.Store(leo)
+	}
+	return nil
+}
