@@ -18,7 +18,9 @@ package broker
 import (
 	"context"
 
+	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/txn"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -39,6 +41,9 @@ func handleFindCoordinator(_ context.Context, b *Broker, c *protocol.Conn, _ pro
 				b.log.Warn("the group coordinator is not available", "err", err)
 				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, errorMessage(err)
 			}
+			if b.cluster != nil {
+				return b.cluster.coordinatorFor(group.Topic, group.PartitionFor(key, gc.Partitions()), c.Listener)
+			}
 			if !gc.Owns(key) {
 				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
 			}
@@ -49,6 +54,9 @@ func handleFindCoordinator(_ context.Context, b *Broker, c *protocol.Conn, _ pro
 			if err != nil {
 				b.log.Warn("the transaction coordinator is not available", "err", err)
 				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, errorMessage(err)
+			}
+			if b.cluster != nil {
+				return b.cluster.coordinatorFor(txn.Topic, txn.PartitionFor(key, tc.Partitions()), c.Listener)
 			}
 			if !tc.Owns(key) {
 				return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil

@@ -22,6 +22,7 @@ import (
 	"sort"
 
 	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/controller"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -92,17 +93,21 @@ func handleCreateTopics(_ context.Context, b *Broker, _ *protocol.Conn, h protoc
 			err = reqErr(kerr.InvalidRequest, "Create topics request from client `%s` contains multiple entries for the topic %s.", h.ClientID, rt.Topic)
 		} else {
 			var t *metadata.Topic
-			var partitions int32
-			var configs map[string]string
-			partitions, configs, err = b.checkCreateTopic(rt)
+			var spec topicSpec
+			spec, err = b.checkCreateTopic(rt)
+			partitions, configs := spec.Partitions, spec.Configs
 			if err == nil && !req.ValidateOnly {
-				t, err = b.createTopic(rt.Topic, partitions, configs)
+				if b.cluster != nil {
+					t, err = b.cluster.CreateTopicSpec(spec)
+				} else {
+					t, err = b.createTopic(rt.Topic, partitions, configs)
+				}
 				if err == nil {
 					b.log.Info("created topic", "topic", t.Name, "topic_id", t.ID.String(), "partitions", t.Partitions, "client_id", h.ClientID)
 				}
 			}
 			if err == nil {
-				st.NumPartitions, st.ReplicationFactor = partitions, 1
+				st.NumPartitions, st.ReplicationFactor = partitions, spec.ReplicationFactor
 				if t != nil {
 					st.TopicID = t.ID
 				}
@@ -120,69 +125,108 @@ func handleCreateTopics(_ context.Context, b *Broker, _ *protocol.Conn, h protoc
 	return resp, nil
 }
 
-// checkCreateTopic validates one topic of a CreateTopics request and returns
-// its partition count and config overrides.
-func (b *Broker) checkCreateTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[string]string, error) {
+// topicSpec is a validated CreateTopics entry.
+type topicSpec = controller.TopicSpec
+
+// checkCreateTopic validates one topic of a CreateTopics request: partition
+// count, replication factor (or explicit assignments, checked against the
+// registered brokers) and config overrides.
+func (b *Broker) checkCreateTopic(rt kmsg.CreateTopicsRequestTopic) (topicSpec, error) {
+	spec, err := b.checkCreateTopic1(rt)
+	spec.Name = rt.Topic
+	return spec, err
+}
+
+// brokerIDs returns the registered brokers and how many are live (a single
+// node: itself).
+func (b *Broker) brokerIDs() (registered map[int32]bool, live int) {
+	if b.cluster == nil {
+		return map[int32]bool{b.nodeID: true}, 1
+	}
+	im := b.meta.Image()
+	registered = map[int32]bool{}
+	for id := range im.Brokers {
+		registered[id] = true
+	}
+	return registered, len(im.LiveBrokers())
+}
+
+func (b *Broker) checkCreateTopic1(rt kmsg.CreateTopicsRequestTopic) (topicSpec, error) {
+	var spec topicSpec
 	if err := metadata.ValidateTopicName(rt.Topic); err != nil {
-		return 0, nil, err
+		return spec, err
 	}
 	if b.meta.Image().Topic(rt.Topic) != nil {
-		return 0, nil, reqErr(kerr.TopicAlreadyExists, "Topic '%s' already exists.", rt.Topic)
+		return spec, reqErr(kerr.TopicAlreadyExists, "Topic '%s' already exists.", rt.Topic)
 	}
+	registered, live := b.brokerIDs()
 	partitions := rt.NumPartitions
 	if len(rt.ReplicaAssignment) > 0 {
 		if rt.NumPartitions != -1 || rt.ReplicationFactor != -1 {
-			return 0, nil, reqErr(kerr.InvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+			return spec, reqErr(kerr.InvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
 		}
 		parts := make([]int, 0, len(rt.ReplicaAssignment))
 		for _, a := range rt.ReplicaAssignment {
 			parts = append(parts, int(a.Partition))
 			if len(a.Replicas) == 0 {
-				return 0, nil, reqErr(kerr.InvalidReplicaAssignment, "Partition %d of topic %s has no replicas.", a.Partition, rt.Topic)
+				return spec, reqErr(kerr.InvalidReplicaAssignment, "Partition %d of topic %s has no replicas.", a.Partition, rt.Topic)
 			}
-			for i, r := range a.Replicas {
-				if r != b.nodeID {
-					return 0, nil, reqErr(kerr.InvalidReplicaAssignment, "The manual partition assignment includes broker %d, but no such broker is registered.", r)
+			seen := map[int32]bool{}
+			for _, r := range a.Replicas {
+				if !registered[r] {
+					return spec, reqErr(kerr.InvalidReplicaAssignment, "The manual partition assignment includes broker %d, but no such broker is registered.", r)
 				}
-				if i > 0 {
-					return 0, nil, reqErr(kerr.InvalidReplicaAssignment, "The manual partition assignment for partition %d includes broker %d more than once.", a.Partition, r)
+				if seen[r] {
+					return spec, reqErr(kerr.InvalidReplicaAssignment, "The manual partition assignment for partition %d includes broker %d more than once.", a.Partition, r)
 				}
+				seen[r] = true
+			}
+			if len(a.Replicas) != len(rt.ReplicaAssignment[0].Replicas) {
+				return spec, reqErr(kerr.InvalidReplicaAssignment, "All partitions should have the same number of replicas, but partition %d has %d and partition %d has %d.",
+					rt.ReplicaAssignment[0].Partition, len(rt.ReplicaAssignment[0].Replicas), a.Partition, len(a.Replicas))
 			}
 		}
 		sort.Ints(parts)
 		for i, p := range parts {
 			if p != i {
-				return 0, nil, reqErr(kerr.InvalidReplicaAssignment, "Partitions should be a consecutive 0-based integer sequence, but got %v.", parts)
+				return spec, reqErr(kerr.InvalidReplicaAssignment, "Partitions should be a consecutive 0-based integer sequence, but got %v.", parts)
 			}
 		}
 		partitions = int32(len(parts))
+		spec.Assignments = make([][]int32, len(parts))
+		for _, a := range rt.ReplicaAssignment {
+			spec.Assignments[a.Partition] = a.Replicas
+		}
+		spec.ReplicationFactor = int16(len(rt.ReplicaAssignment[0].Replicas))
 	} else {
 		if partitions == -1 {
 			partitions = b.cfg.NumPartitions
 		}
 		if partitions <= 0 {
-			return 0, nil, reqErr(kerr.InvalidPartitions, "Number of partitions was set to an invalid non-positive value.")
+			return spec, reqErr(kerr.InvalidPartitions, "Number of partitions was set to an invalid non-positive value.")
 		}
 		rf := rt.ReplicationFactor
 		if rf == -1 {
 			rf = b.cfg.DefaultReplicationFactor
 		}
 		if rf <= 0 {
-			return 0, nil, reqErr(kerr.InvalidReplicationFactor, "Replication factor must be larger than 0, or -1 to use the default value.")
+			return spec, reqErr(kerr.InvalidReplicationFactor, "Replication factor must be larger than 0, or -1 to use the default value.")
 		}
-		if rf > 1 {
-			return 0, nil, reqErr(kerr.InvalidReplicationFactor, "Unable to replicate the partition %d time(s): The target replication factor of %d cannot be reached because only 1 broker(s) are registered.", rf, rf)
+		if int(rf) > live {
+			return spec, reqErr(kerr.InvalidReplicationFactor, "Unable to replicate the partition %d time(s): The target replication factor of %d cannot be reached because only %d broker(s) are registered.", rf, rf, live)
 		}
+		spec.ReplicationFactor = rf
 	}
 	configs := map[string]string{}
 	for _, c := range rt.Configs {
 		if c.Value == nil {
-			return 0, nil, reqErr(kerr.InvalidConfig, "Null value not supported for topic configs: %s", c.Name)
+			return spec, reqErr(kerr.InvalidConfig, "Null value not supported for topic configs: %s", c.Name)
 		}
 		configs[c.Name] = *c.Value
 	}
 	if err := config.ValidateTopicOverrides(configs); err != nil {
-		return 0, nil, err
+		return spec, err
 	}
-	return partitions, configs, nil
+	spec.Partitions, spec.Configs = partitions, configs
+	return spec, nil
 }

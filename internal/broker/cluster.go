@@ -15,6 +15,9 @@ import (
 
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/controller"
+	"github.com/samsa-io/samsa/internal/group"
+	"github.com/samsa-io/samsa/internal/txn"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/replica"
@@ -48,6 +51,9 @@ type cluster struct {
 	fenced      atomic.Bool
 
 	fetchers *fetchers
+
+	peersMu sync.Mutex
+	peers   map[string]*kgo.Client // inter-broker clients by address
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -561,6 +567,7 @@ func (c *cluster) reconcile(im *metadata.Image) {
 			c.log.Error("deleting partitions no longer assigned here failed", "err", err)
 		}
 	}
+	c.syncCoordinators(im)
 }
 
 // alterISR proposes an ISR change to the controller (AlterPartition).
@@ -618,6 +625,11 @@ func (c *cluster) close() {
 		if c.client != nil {
 			c.client.Close()
 		}
+		c.peersMu.Lock()
+		for _, cl := range c.peers {
+			cl.Close()
+		}
+		c.peersMu.Unlock()
 		if c.ctl != nil {
 			c.ctl.Close()
 		}
@@ -687,4 +699,193 @@ func (b *Broker) leaderPartition(topic string, idx int32) (*replica.Partition, i
 		}
 	}
 	return nil, kerr.UnknownTopicOrPartition.Code
+}
+
+// coordinatorFor answers FindCoordinator in a cluster: the coordinator of a
+// key is the leader of its partition of the internal topic.
+func (c *cluster) coordinatorFor(topic string, partition int32, listener string) (int32, string, int32, int16, *string) {
+	leader, _ := c.leaderFor(topic, partition)
+	if leader < 0 {
+		return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+	}
+	br := c.q.Image().Brokers[leader]
+	if br == nil || br.Fenced {
+		return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+	}
+	ep, ok := br.Endpoint(listener)
+	if !ok {
+		return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+	}
+	return leader, ep.Host, ep.Port, 0, nil
+}
+
+// waitCoordinatorAppend makes a coordinator's write wait, in a cluster,
+// until every in-sync replica has it (Kafka's coordinators append with
+// acks=all), so an acknowledged offset commit survives the leader's death.
+func (b *Broker) waitCoordinatorAppend(topic string, p int32) error {
+	if b.cluster == nil {
+		return nil
+	}
+	part := b.replicas.Partition(topic, p)
+	if part == nil {
+		return replica.ErrNotLeader
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(b.cfg.RequestTimeoutMs)*time.Millisecond)
+	defer cancel()
+	return part.WaitReplicated(ctx, part.LogEndOffset(), part.LeaderEpoch(), 1)
+}
+
+// syncCoordinators loads the coordinator partitions this broker now leads
+// and unloads those it no longer leads.
+func (c *cluster) syncCoordinators(im *metadata.Image) {
+	c.syncGroups(im)
+	c.syncTxns(im)
+}
+
+func (c *cluster) syncTxns(im *metadata.Image) {
+	b := c.b
+	t := im.Topic(txn.Topic)
+	if t == nil {
+		return
+	}
+	tc := b.txns.Load()
+	if tc == nil {
+		b.txnsMu.Lock()
+		var err error
+		if tc = b.txns.Load(); tc == nil {
+			tc, err = b.startTxns()
+		}
+		b.txnsMu.Unlock()
+		if err != nil {
+			c.log.Error("starting the transaction coordinator failed", "err", err)
+			return
+		}
+	}
+	for i := range t.Assignments {
+		p := int32(i)
+		part := b.replicas.Partition(txn.Topic, p)
+		lead := t.Assignments[i].Leader == b.nodeID && part != nil && part.IsLeader()
+		switch {
+		case lead && !tc.Loaded(p):
+			if err := tc.LoadPartition(p, part.LeaderEpoch()); err != nil {
+				c.log.Error("loading a transaction coordinator partition failed", "partition", p, "err", err)
+			}
+		case !lead && tc.Loaded(p):
+			tc.UnloadPartition(p)
+			c.log.Info("no longer the transaction coordinator of a partition", "partition", p)
+		}
+	}
+}
+
+// writeRemoteMarker sends a transaction marker to the partition's leader.
+func (c *cluster) writeRemoteMarker(tp txn.TopicPartition, pid int64, epoch int16, commit bool, coordinatorEpoch int32) error {
+	leader, _ := c.leaderFor(tp.Topic, tp.Partition)
+	if leader < 0 {
+		return fmt.Errorf("%s-%d has no leader", tp.Topic, tp.Partition)
+	}
+	cl, err := c.peer(leader)
+	if err != nil {
+		return err
+	}
+	req := kmsg.NewPtrWriteTxnMarkersRequest()
+	m := kmsg.NewWriteTxnMarkersRequestMarker()
+	m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch = pid, epoch, commit, coordinatorEpoch
+	m.Topics = []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: tp.Topic, Partitions: []int32{tp.Partition}}}
+	req.Markers = []kmsg.WriteTxnMarkersRequestMarker{m}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.b.cfg.RequestTimeoutMs)*time.Millisecond)
+	defer cancel()
+	seeds := cl.SeedBrokers()
+	if len(seeds) == 0 {
+		return fmt.Errorf("no connection to broker %d", leader)
+	}
+	resp, err := seeds[0].Request(ctx, req)
+	if err != nil {
+		return err
+	}
+	r := resp.(*kmsg.WriteTxnMarkersResponse)
+	for _, rm := range r.Markers {
+		for _, t := range rm.Topics {
+			for _, p := range t.Partitions {
+				switch p.ErrorCode {
+				case 0:
+				case kerr.InvalidProducerEpoch.Code, kerr.TransactionCoordinatorFenced.Code:
+					return fmt.Errorf("%w: %v", txn.ErrFenced, kerr.ErrorForCode(p.ErrorCode))
+				case kerr.UnknownTopicOrPartition.Code:
+					if c.q.Image().Topic(tp.Topic) == nil {
+						return txn.ErrPartitionGone
+					}
+					return kerr.ErrorForCode(p.ErrorCode)
+				default:
+					return kerr.ErrorForCode(p.ErrorCode)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// peer returns a client for broker id's inter-broker listener.
+func (c *cluster) peer(id int32) (*kgo.Client, error) {
+	br := c.q.Image().Brokers[id]
+	if br == nil {
+		return nil, fmt.Errorf("broker %d is not registered", id)
+	}
+	ep, ok := br.Endpoint(c.b.cfg.InterBrokerListenerName)
+	if !ok {
+		return nil, fmt.Errorf("broker %d has no %s listener", id, c.b.cfg.InterBrokerListenerName)
+	}
+	addr := net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
+	c.peersMu.Lock()
+	defer c.peersMu.Unlock()
+	if c.peers == nil {
+		c.peers = map[string]*kgo.Client{}
+	}
+	if cl := c.peers[addr]; cl != nil {
+		return cl, nil
+	}
+	local := c.localHost
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("samsa-broker-%d", c.b.nodeID)),
+		kgo.Dialer(func(ctx context.Context, _, host string) (net.Conn, error) { return controller.Dial(ctx, local, host) }),
+		kgo.RequestRetries(0))
+	if err != nil {
+		return nil, err
+	}
+	c.peers[addr] = cl
+	return cl, nil
+}
+
+func (c *cluster) syncGroups(im *metadata.Image) {
+	b := c.b
+	t := im.Topic(group.Topic)
+	if t == nil {
+		return
+	}
+	gc := b.groups.Load()
+	if gc == nil {
+		b.groupsMu.Lock()
+		var err error
+		if gc = b.groups.Load(); gc == nil {
+			gc, err = b.startGroups()
+		}
+		b.groupsMu.Unlock()
+		if err != nil {
+			c.log.Error("starting the group coordinator failed", "err", err)
+			return
+		}
+	}
+	for i := range t.Assignments {
+		p := int32(i)
+		lead := t.Assignments[i].Leader == b.nodeID
+		part := b.replicas.Partition(group.Topic, p)
+		lead = lead && part != nil && part.IsLeader()
+		switch {
+		case lead && !gc.Loaded(p):
+			if err := gc.LoadPartition(p); err != nil {
+				c.log.Error("loading a group coordinator partition failed", "partition", p, "err", err)
+			}
+		case !lead && gc.Loaded(p):
+			gc.UnloadPartition(p)
+			c.log.Info("no longer the group coordinator of a partition", "partition", p)
+		}
+	}
 }

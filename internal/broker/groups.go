@@ -1,12 +1,14 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/samsa-io/samsa/internal/group"
+	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/record"
 )
@@ -55,6 +57,11 @@ func (b *Broker) startGroups() (*group.Coordinator, error) {
 		ConsumerMaxSize:           b.cfgInt("group.consumer.max.size", 1<<31-1),
 	}
 	c := group.New(cfg, t.Partitions, offsetsStore{b}, b.baseLog.With("node_id", b.nodeID))
+	if b.cluster != nil {
+		// Partitions load as this broker becomes their leader (cluster.go).
+		b.groups.Store(c)
+		return c, nil
+	}
 	for p := int32(0); p < t.Partitions; p++ {
 		if err := c.LoadPartition(p); err != nil {
 			c.Close()
@@ -82,6 +89,21 @@ func (b *Broker) ensureInternalTopic(name string, partitions, segmentBytes int, 
 		"cleanup.policy":   "compact",
 		"segment.bytes":    strconv.Itoa(segmentBytes),
 		"compression.type": compression,
+	}
+	if b.cluster != nil {
+		rfKey := "offsets.topic.replication.factor"
+		if name != group.Topic {
+			rfKey = "transaction.state.log.replication.factor"
+		}
+		rf := b.cfgInt(rfKey, 3)
+		if live := len(b.meta.Image().LiveBrokers()); rf > live {
+			return fmt.Errorf("create %s: %d live brokers do not meet its replication factor %s=%d", name, live, rfKey, rf)
+		}
+		_, err := b.cluster.CreateTopicSpec(topicSpec{Name: name, Partitions: int32(partitions), ReplicationFactor: int16(rf), Configs: configs})
+		if err != nil && !errors.Is(err, metadata.ErrTopicExists) {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		return nil
 	}
 	if _, err := b.createTopic(name, int32(partitions), configs); err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
@@ -122,7 +144,11 @@ func (s offsetsStore) Append(p int32, batch record.Header) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return part.AppendInternal(batch)
+	off, err := part.AppendInternal(batch)
+	if err != nil {
+		return off, err
+	}
+	return off, s.b.waitCoordinatorAppend(group.Topic, p)
 }
 
 func (s offsetsStore) WriteMarker(p int32, producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (int64, error) {

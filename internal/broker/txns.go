@@ -49,6 +49,11 @@ func (b *Broker) startTxns() (*txn.Coordinator, error) {
 		LoadBufferSize: b.cfgInt("transaction.state.log.load.buffer.size", 5<<20),
 	}
 	c := txn.New(cfg, t.Partitions, txnStore{b}, txnMarkers{b}, b.pids.next1, b.baseLog.With("node_id", b.nodeID))
+	if b.cluster != nil {
+		// Partitions load as this broker becomes their leader (cluster.go).
+		b.txns.Store(c)
+		return c, nil
+	}
 	for p := int32(0); p < t.Partitions; p++ {
 		part := b.replicas.Partition(txn.Topic, p)
 		if part == nil {
@@ -72,8 +77,10 @@ func (s txnStore) Append(p int32, batch record.Header) error {
 	if part == nil {
 		return fmt.Errorf("%s-%d is not open", txn.Topic, p)
 	}
-	_, err := part.AppendInternal(batch)
-	return err
+	if _, err := part.AppendInternal(batch); err != nil {
+		return err
+	}
+	return s.b.waitCoordinatorAppend(txn.Topic, p)
 }
 
 func (s txnStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) {
@@ -89,6 +96,10 @@ type txnMarkers struct{ b *Broker }
 
 func (m txnMarkers) WriteMarker(tp txn.TopicPartition, pid int64, epoch int16, commit bool, coordinatorEpoch int32) error {
 	part := m.b.replicas.Partition(tp.Topic, tp.Partition)
+	if m.b.cluster != nil && (part == nil || !part.IsLeader()) {
+		// Led elsewhere: the marker goes to that broker (WriteTxnMarkers).
+		return m.b.cluster.writeRemoteMarker(tp, pid, epoch, commit, coordinatorEpoch)
+	}
 	if part == nil {
 		return txn.ErrPartitionGone
 	}

@@ -279,7 +279,12 @@ func (c *Cluster) NodeLog(n int) string {
 // cleanup. opts come after the harness's defaults.
 func (c *Cluster) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	return kafkatest.NewClient(t, c.Bootstrap(), opts...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(c.Bootstrap(), ",")...), kgo.MetadataMinAge(50 * time.Millisecond)}, opts...)...)
+	if err != nil {
+		t.Fatalf("kgo client: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }
 
 // Admin returns a kadm client on every node; its client is closed at

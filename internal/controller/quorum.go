@@ -410,6 +410,10 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 		line := sc.Text()
 		lvl := slog.LevelInfo
 		switch {
+		case strings.Contains(line, "failed to appendEntries") || strings.Contains(line, "failed to heartbeat"):
+			// Repeated every few milliseconds while a peer is down; the
+			// "failed to contact" warning says it once per timeout.
+			lvl = slog.LevelDebug
 		case strings.Contains(line, "[ERROR]"):
 			lvl = slog.LevelError
 		case strings.Contains(line, "[WARN]"):

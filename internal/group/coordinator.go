@@ -154,6 +154,13 @@ func (c *Coordinator) Owns(groupID string) bool {
 	return !c.closed && c.loaded[PartitionFor(groupID, c.partitions)]
 }
 
+// Loaded reports whether partition p is loaded here.
+func (c *Coordinator) Loaded(p int32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loaded[p]
+}
+
 // Close stops the expiry loop and every group's timers, and answers every
 // waiting JoinGroup and SyncGroup with NOT_COORDINATOR. Afterwards every
 // request gets NOT_COORDINATOR and nothing is appended to the log.

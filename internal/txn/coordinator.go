@@ -127,6 +127,17 @@ func New(cfg Config, partitions int32, store Store, markers Markers, nextPID fun
 // id: Kafka partitions it exactly as group ids.
 func PartitionFor(txnID string, partitions int32) int32 { return group.PartitionFor(txnID, partitions) }
 
+// Partitions is the partition count of __transaction_state.
+func (c *Coordinator) Partitions() int32 { return c.partitions }
+
+// Loaded reports whether partition p is loaded here.
+func (c *Coordinator) Loaded(p int32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.loaded[p]
+	return ok
+}
+
 // Owns reports whether txnID's partition is loaded here.
 func (c *Coordinator) Owns(txnID string) bool {
 	c.mu.Lock()
