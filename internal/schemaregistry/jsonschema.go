@@ -17,7 +17,7 @@ type jsonFormat struct{}
 
 const jsonBase = "mem://schemas/"
 
-func (jsonFormat) parse(text string, deps []dep) (any, string, error) {
+func (jsonFormat) parse(text string, deps []dep, normalize bool) (any, string, error) {
 	stored, err := jsonSyntax(text)
 	if err != nil {
 		return nil, "", err
@@ -42,6 +42,15 @@ func (jsonFormat) parse(text string, deps []dep) (any, string, error) {
 	}
 	if _, err := c.Compile(main); err != nil {
 		return nil, "", err
+	}
+	if normalize {
+		// The reference's JSON Schema normalization: object keys sorted,
+		// at every depth.
+		v, err := decodeJSON(stored)
+		if err != nil {
+			return nil, "", err
+		}
+		stored = encodeJSON(v)
 	}
 	return doc, stored, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bufbuild/protocompile"
+	"github.com/bufbuild/protocompile/linker"
 	gproto "google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -20,12 +21,12 @@ type protobufFormat struct{}
 
 const protoMain = "__subject__.proto"
 
-func (protobufFormat) parse(text string, deps []dep) (any, string, error) {
+func (protobufFormat) parse(text string, deps []dep, normalize bool) (any, string, error) {
 	srcs := map[string]string{protoMain: text}
 	for _, d := range deps {
 		srcs[d.name] = d.text
 	}
-	compile := func(asDescriptor bool) (protoreflect.FileDescriptor, error) {
+	compile := func(asDescriptor bool) (linker.Files, error) {
 		c := protocompile.Compiler{
 			Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
 				src, ok := srcs[path]
@@ -41,13 +42,9 @@ func (protobufFormat) parse(text string, deps []dep) (any, string, error) {
 				return protocompile.SearchResult{Source: strings.NewReader(src)}, nil
 			})),
 		}
-		files, err := c.Compile(context.Background(), protoMain)
-		if err != nil {
-			return nil, err
-		}
-		return files[0], nil
+		return c.Compile(context.Background(), protoMain)
 	}
-	fd, err := compile(false)
+	files, err := compile(false)
 	if err != nil {
 		// Like the reference, a schema that is not .proto text may be a
 		// base64-encoded FileDescriptorProto, which is what
@@ -55,11 +52,12 @@ func (protobufFormat) parse(text string, deps []dep) (any, string, error) {
 		if descriptorText(text) == nil {
 			return nil, "", err
 		}
-		if fd, err = compile(true); err != nil {
+		if files, err = compile(true); err != nil {
 			return nil, "", err
 		}
 	}
-	return fd, strings.TrimSpace(text), nil
+	// Stored as the text we print, whichever form was sent (protoprint.go).
+	return files[0], printProto(files[0], files.AsResolver(), normalize), nil
 }
 
 // descriptorText decodes text as a base64 (standard encoding) serialized
