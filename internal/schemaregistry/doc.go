@@ -35,13 +35,27 @@
 //	SCHEMA  {"keytype":"SCHEMA","subject":s,"version":v,"magic":1}
 //	        → {"subject","version","id","schema","schemaType"?,"references"?,"deleted"}
 //	        a null value permanently deletes that version.
-//	CONFIG  {"keytype":"CONFIG","subject":s|null,"magic":0} → {"compatibilityLevel":L} | null
+//	CONFIG  {"keytype":"CONFIG","subject":s|null,"magic":0}
+//	        → {"compatibilityLevel"?:L,"normalize"?:bool} | null
 //	MODE    {"keytype":"MODE","subject":s|null,"magic":0} → {"mode":M} | null
 //	NOOP    {"keytype":"NOOP","magic":0} (ignored)
 //
 // Other key types (DELETE_SUBJECT, CLEAR_SUBJECT, written by Confluent) are
 // read and ignored: soft deletes are written as SCHEMA records with
 // deleted=true, which carries the same information.
+//
+// # Stored text and normalization
+//
+// A schema is stored as its type's canonical text, and two registrations
+// are the same schema when type, stored text and references are equal.
+// Avro and JSON Schema are stored compacted; Protobuf as the .proto text
+// printProto writes from the compiled file, whether the schema came as
+// text or as a base64 FileDescriptorProto (protoprint.go). With
+// ?normalize=true, or normalize=true in the config in effect (subject
+// fields over global ones), register, lookup and compatibility first apply
+// the reference's normalization of the type (normalizeAvro, sorted JSON
+// keys, sorted Protobuf elements) and sort the references; a lookup then
+// also matches a stored version whose normalized form is the same.
 //
 // # Unique ids with several instances: the topic decides
 //
