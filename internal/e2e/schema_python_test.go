@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -13,15 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bufbuild/protocompile"
 	"github.com/samsa-io/samsa/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
-	_ "google.golang.org/protobuf/types/known/timestamppb" // google/protobuf/timestamp.proto in GlobalFiles
 )
 
 // confluent-kafka-python 1.7.0's schema registry package needs more than the
@@ -76,11 +72,11 @@ type srStep struct {
 }
 
 // The schemas of the story as the registry stores them (Avro and JSON in
-// compact form, Protobuf text trimmed).
+// compact form, Protobuf as the text the registry prints).
 const (
 	pyAvroV1  = `{"type":"record","name":"User","namespace":"e2e","fields":[{"name":"id","type":"long"},{"name":"name","type":"string"}]}`
 	pyJSON    = `{"$schema":"http://json-schema.org/draft-07/schema#","title":"Payment","type":"object","properties":{"id":{"type":"string"},"amount":{"type":"number"},"tags":{"type":"array","items":{"type":"string"}}},"required":["id","amount"]}`
-	pyProtoV1 = "syntax = \"proto3\";\npackage e2e.txt;\n\nmessage Ping {\n  string id = 1;\n  int32 n = 2;\n}"
+	pyProtoV1 = "syntax = \"proto3\";\npackage e2e.txt;\n\nmessage Ping {\n  string id = 1;\n  int32 n = 2;\n}\n"
 )
 
 // TestSchemaPython drives confluent-kafka-python's SchemaRegistryClient and
@@ -356,29 +352,47 @@ func serializerRoundTrip(t *testing.T, ctx context.Context, cl *sr.Client, addr,
 
 func keyOf(i int) string { return fmt.Sprintf("k%d", i) }
 
+// orderText is e2e.shop.Order's file as the registry stores it: the
+// ProtobufSerializer registered a base64 FileDescriptorProto, which the
+// registry turns into .proto text, as the reference does.
+const orderText = `syntax = "proto3";
+package e2e.shop;
+
+import "google/protobuf/timestamp.proto";
+
+message Order {
+  string id = 1;
+  int64 qty = 2;
+  repeated string tags = 3;
+  .e2e.shop.Line line = 4;
+  .google.protobuf.Timestamp at = 5;
+}
+message Line {
+  string sku = 1;
+  double price = 2;
+}
+`
+
 // orderType builds the message type e2e.shop.Order from the schema the
-// ProtobufSerializer registered: a base64 FileDescriptorProto.
+// registry returns for subject, which must be orderText.
 func orderType(t *testing.T, ctx context.Context, cl *sr.Client, subject string) *dynamicpb.Message {
 	t.Helper()
 	s, err := cl.SchemaByVersion(ctx, subject, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := base64.StdEncoding.DecodeString(s.Schema.Schema)
-	if err != nil {
-		t.Fatalf("%s: the registry returned %q, not the base64 descriptor registered: %v", subject, s.Schema.Schema, err)
+	if s.Schema.Schema != orderText {
+		t.Fatalf("%s: the registry returned\n%s\nwant\n%s", subject, s.Schema.Schema, orderText)
 	}
-	var fdp descriptorpb.FileDescriptorProto
-	if err := proto.Unmarshal(b, &fdp); err != nil {
+	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+		if path != "e2e/shop/order.proto" {
+			return protocompile.SearchResult{}, fmt.Errorf("%s: not found", path)
+		}
+		return protocompile.SearchResult{Source: strings.NewReader(s.Schema.Schema)}, nil
+	}))}
+	files, err := c.Compile(ctx, "e2e/shop/order.proto")
+	if err != nil {
 		t.Fatal(err)
 	}
-	fd, err := protodesc.NewFile(&fdp, protoregistry.GlobalFiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms := fd.Messages()
-	if fd.Path() != "e2e/shop/order.proto" || ms.Len() != 2 || ms.Get(0).FullName() != "e2e.shop.Order" || ms.Get(1).FullName() != "e2e.shop.Line" {
-		t.Fatalf("registered file %s has %d messages", fd.Path(), ms.Len())
-	}
-	return dynamicpb.NewMessage(fd.Messages().ByName("Order"))
+	return dynamicpb.NewMessage(files[0].Messages().ByName("Order"))
 }

@@ -12,7 +12,7 @@ import (
 // resolution rules, as Confluent's Avro checks do.
 type avroFormat struct{}
 
-func (avroFormat) parse(text string, deps []dep) (any, string, error) {
+func (avroFormat) parse(text string, deps []dep, normalize bool) (any, string, error) {
 	stored, err := jsonSyntax(text)
 	if err != nil {
 		return nil, "", err
@@ -28,6 +28,15 @@ func (avroFormat) parse(text string, deps []dep) (any, string, error) {
 	s, err := avro.ParseWithCache(stored, "", cache)
 	if err != nil {
 		return nil, "", err
+	}
+	if normalize {
+		texts := make([]string, len(deps))
+		for i, d := range deps {
+			texts[i] = d.text
+		}
+		if stored, err = normalizeAvro(stored, texts); err != nil {
+			return nil, "", err
+		}
 	}
 	return s, stored, nil
 }

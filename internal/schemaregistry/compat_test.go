@@ -133,6 +133,49 @@ var jsonCases = []compatCase{
 		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
 	{name: "identical but reformatted", typ: "JSON", history: []string{obj(false, nil, `"a":{"type":"string"}`)},
 		next: obj(false, nil, `"a": {"type": "string"}`)},
+	// Verdicts checked against the reference's JSON Schema diff cases.
+	{name: "maxLength decreased", typ: "JSON", history: []string{`{"type":"string","maxLength":10}`},
+		next:  `{"type":"string","maxLength":5}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "minimum increased", typ: "JSON", history: []string{`{"type":"number","minimum":1}`},
+		next:  `{"type":"number","minimum":2}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "pattern added", typ: "JSON", history: []string{`{"type":"string"}`},
+		next:  `{"type":"string","pattern":"^a"}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "multipleOf 2 to 4", typ: "JSON", history: []string{`{"type":"integer","multipleOf":2}`},
+		next:  `{"type":"integer","multipleOf":4}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "const changed", typ: "JSON", history: []string{`{"properties":{"c":{"const":"red"}}}`},
+		next:  `{"properties":{"c":{"const":"blue"}}}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "additionalProperties narrowed", typ: "JSON", history: []string{`{"type":"object","additionalProperties":{"type":"number"}}`},
+		next:  `{"type":"object","additionalProperties":{"type":"integer"}}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "property added, covered by additionalProperties", typ: "JSON",
+		history: []string{`{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":{"type":"string"}}`},
+		next:    `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"additionalProperties":{"type":"string"}}`},
+	{name: "oneOf branch removed", typ: "JSON", history: []string{`{"oneOf":[{"type":"string"},{"type":"integer"}]}`},
+		next:  `{"oneOf":[{"type":"string"}]}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "allOf to anyOf", typ: "JSON", history: []string{`{"allOf":[{"type":"string"},{"maxLength":3}]}`},
+		next:  `{"anyOf":[{"type":"string"},{"type":"integer"}]}`,
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "moved to a local $ref", typ: "JSON", history: []string{`{"type":"string"}`},
+		next: `{"$ref":"#/definitions/s","definitions":{"s":{"type":"string"}}}`},
+	{name: "type changed behind a local $ref", typ: "JSON",
+		history: []string{`{"type":"array","items":{"$ref":"#/definitions/s"},"definitions":{"s":{"type":"string"}}}`},
+		next:    `{"type":"array","items":{"$ref":"#/definitions/s"},"definitions":{"s":{"type":"number"}}}`,
+		fails:   []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	// Without $schema a schema is draft-07, as for the reference: a list
+	// of items is a tuple (it is invalid in 2020-12).
+	{name: "tuple item type changed (draft-07 default)", typ: "JSON", history: []string{`{"type":"array","items":[{"type":"string"}]}`},
+		next:  `{"type":"array","items":[{"type":"number"}]}`,
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	// Deliberately as lenient as the reference: requiring a property the
+	// schema does not define is not reported.
+	{name: "undefined property required", typ: "JSON", history: []string{obj(false, nil, `"a":{"type":"string"}`)},
+		next: obj(false, []string{"zzz"}, `"a":{"type":"string"}`)},
 }
 
 func init() { avroCases = append(avroCases, jsonCases...) }
@@ -156,9 +199,37 @@ var protoCases = []compatCase{
 	{name: "remove message", typ: "PROTOBUF", history: []string{proto(`string a = 1;`) + "message N { int32 x = 1; }\n"},
 		next:  proto(`string a = 1;`),
 		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
-	{name: "singular to repeated", typ: "PROTOBUF", history: []string{proto(`string a = 1;`)},
-		next:  proto(`repeated string a = 1;`),
+	// The reference checks labels only when both sides write one, and
+	// never for strings, bytes and messages: a proto3 string turned
+	// repeated is compatible there.
+	{name: "singular to repeated string", typ: "PROTOBUF", history: []string{proto(`string a = 1;`)},
+		next: proto(`repeated string a = 1;`)},
+	{name: "optional to repeated int32 (proto2)", typ: "PROTOBUF", history: []string{proto2(`optional int32 a = 1;`)},
+		next:  proto2(`repeated int32 a = 1;`),
 		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "singular to repeated message", typ: "PROTOBUF", history: []string{proto(`N a = 1;`) + "message N { int32 x = 1; }\n"},
+		next: proto(`repeated N a = 1;`) + "message N { int32 x = 1; }\n"},
+	{name: "int32 to enum", typ: "PROTOBUF", history: []string{proto(`int32 a = 1;`)},
+		next: proto(`E a = 1;`) + "enum E { Z = 0; }\n"},
+	{name: "map to repeated message", typ: "PROTOBUF", history: []string{proto(`map<string, int32> a = 1;`)},
+		next:  proto(`repeated N a = 1;`) + "message N { string key = 1; int32 value = 2; }\n",
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "field into a new oneof with a new field", typ: "PROTOBUF", history: []string{proto(`string a = 1;`)},
+		next: proto(`oneof o { string a = 1; int32 b = 2; }`),
+		// Read the other way, b leaves a oneof that partly survives.
+		fails: []string{"FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "two fields into one oneof", typ: "PROTOBUF", history: []string{proto(`string a = 1; int32 b = 2;`)},
+		next:  proto(`oneof o { string a = 1; int32 b = 2; }`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "field removed from a oneof", typ: "PROTOBUF", history: []string{proto(`oneof o { string a = 1; int32 b = 2; }`)},
+		next:  proto(`oneof o { string a = 1; }`),
+		fails: []string{"BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"}},
+	{name: "whole oneof removed", typ: "PROTOBUF", history: []string{proto(`string a = 1; oneof o { string b = 2; int32 c = 3; }`)},
+		next: proto(`string a = 1;`)},
+}
+
+func proto2(fields string) string {
+	return "syntax = \"proto2\";\npackage p;\nmessage M {\n" + fields + "\n}\n"
 }
 
 func init() { avroCases = append(avroCases, protoCases...) }

@@ -35,13 +35,27 @@
 //	SCHEMA  {"keytype":"SCHEMA","subject":s,"version":v,"magic":1}
 //	        → {"subject","version","id","schema","schemaType"?,"references"?,"deleted"}
 //	        a null value permanently deletes that version.
-//	CONFIG  {"keytype":"CONFIG","subject":s|null,"magic":0} → {"compatibilityLevel":L} | null
+//	CONFIG  {"keytype":"CONFIG","subject":s|null,"magic":0}
+//	        → {"compatibilityLevel"?:L,"normalize"?:bool} | null
 //	MODE    {"keytype":"MODE","subject":s|null,"magic":0} → {"mode":M} | null
 //	NOOP    {"keytype":"NOOP","magic":0} (ignored)
 //
 // Other key types (DELETE_SUBJECT, CLEAR_SUBJECT, written by Confluent) are
 // read and ignored: soft deletes are written as SCHEMA records with
 // deleted=true, which carries the same information.
+//
+// # Stored text and normalization
+//
+// A schema is stored as its type's canonical text, and two registrations
+// are the same schema when type, stored text and references are equal.
+// Avro and JSON Schema are stored compacted; Protobuf as the .proto text
+// printProto writes from the compiled file, whether the schema came as
+// text or as a base64 FileDescriptorProto (protoprint.go). With
+// ?normalize=true, or normalize=true in the config in effect (subject
+// fields over global ones), register, lookup and compatibility first apply
+// the reference's normalization of the type (normalizeAvro, sorted JSON
+// keys, sorted Protobuf elements) and sort the references; a lookup then
+// also matches a stored version whose normalized form is the same.
 //
 // # Unique ids with several instances: the topic decides
 //
@@ -68,10 +82,42 @@
 // Compaction keeps only the last record per key, so a losing record must
 // never be the last one for its key: the loser's next write is always to
 // the same key — either the winner's value again (when it lost the version)
-// or its retry at the same version with a new id (when it lost the id). A
-// registry that crashes between losing and that write may leave a losing
-// record that compaction later promotes; that needs two instances racing and
-// a crash in a window of one produce round trip.
+// or its retry at the same version with a new id (when it lost the id).
+//
+// # Known gap: a loser that stops before its next write
+//
+// That next write can fail to happen: the instance crashes or is closed,
+// the produce fails, the request's timeout expires (register returns the
+// error without a further write), or the id retries run out (20 attempts).
+// The losing record is then the newest for its key, and:
+//
+//   - Lost version (another record took subject/version first): once the
+//     cleaner has compacted the winner's record away, an instance reading
+//     _schemas from the start applies the loser's record for that
+//     subject/version, which now wins. It disagrees with instances that
+//     read the topic before compaction about which schema that version and
+//     the loser's id name.
+//   - Lost id (the id already named another schema): the loser's record is
+//     still refused on replay while the record that took the id comes
+//     before it in the log. When that earlier record's key gets a newer
+//     record (a soft delete, or a permanent delete) and compaction drops
+//     the old one, the loser's record comes first and takes the id, and
+//     the other schema's versions lose it.
+//
+// Related: the rewrite of the winner is not conditional either. If another
+// instance soft-deletes the winning version between the loss and the
+// rewrite, the rewrite (in log order after the delete) makes the version
+// live again, in every instance.
+//
+// Why it stays open: the window is one produce round trip and needs two
+// instances racing for the same id or subject/version. A repair by any
+// instance (rewriting or tombstoning each key whose newest record was
+// refused) is not simple to make safe: the broker has no conditional
+// write, so a repair can land after a newer, legitimate registration or
+// delete of the same key by another instance and undo it. Closing it takes
+// records that are never refused — a single elected writer, as the
+// reference elects one through a consumer group — or records the reader
+// can apply conditionally; one instance alone never writes a losing record.
 //
 // In IMPORT mode the caller chooses ids and versions; the same rules refuse an
 // id that already names a different schema (42205).

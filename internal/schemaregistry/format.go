@@ -11,8 +11,10 @@ import (
 // with one schema cannot be read with another.
 type format interface {
 	// parse checks text, whose references (already parsed, dependencies
-	// first) are deps, and returns the parsed schema and the text to store.
-	parse(text string, deps []dep) (parsed any, stored string, err error)
+	// first) are deps, and returns the parsed schema and the text to store:
+	// the type's canonical form, normalized when normalize is set
+	// (?normalize=true or the normalize config), as the reference does.
+	parse(text string, deps []dep, normalize bool) (parsed any, stored string, err error)
 	// incompatible lists why data written with writer cannot be read by
 	// a consumer using reader; empty means compatible.
 	incompatible(reader, writer any) []string

@@ -169,6 +169,7 @@ func (r *Registry) postVersion(_ http.ResponseWriter, req *http.Request) (any, *
 	if e := decode(req, &body); e != nil {
 		return nil, e
 	}
+	body.normalize = boolParam(req, "normalize")
 	id, e := r.register(req.Context(), req.PathValue("subject"), body)
 	if e != nil {
 		return nil, e
@@ -223,6 +224,7 @@ func (r *Registry) postLookup(_ http.ResponseWriter, req *http.Request) (any, *E
 	if e := decode(req, &body); e != nil {
 		return nil, e
 	}
+	body.normalize = boolParam(req, "normalize")
 	v, e := r.lookup(req.PathValue("subject"), body, boolParam(req, "deleted"))
 	if e != nil {
 		return nil, e
@@ -318,49 +320,54 @@ func (r *Registry) getConfig(_ http.ResponseWriter, req *http.Request) (any, *Er
 	subject := req.PathValue("subject")
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	level := r.level(subject)
 	if subject != "" && !boolParam(req, "defaultToGlobal") {
-		l, ok := r.st.config[subject]
+		c, ok := r.st.config[subject]
 		if !ok {
 			return nil, errSubjectConfigNotFound(subject)
 		}
-		level = l
+		return c, nil
 	}
-	return map[string]string{"compatibilityLevel": level}, nil
+	return r.config(subject), nil
+}
+
+// configUpdate is the body of PUT /config and its answer (the config now
+// stored at that level).
+type configUpdate struct {
+	Compatibility string `json:"compatibility,omitempty"`
+	Normalize     *bool  `json:"normalize,omitempty"`
 }
 
 func (r *Registry) putConfig(_ http.ResponseWriter, req *http.Request) (any, *Error) {
-	var body struct {
-		Compatibility string `json:"compatibility"`
-	}
+	var body configUpdate
 	if e := decode(req, &body); e != nil {
 		return nil, e
 	}
 	level := strings.ToUpper(body.Compatibility)
-	if level == "" {
+	if level == "" && body.Normalize == nil {
 		return nil, errInvalidCompatibility(body.Compatibility)
 	}
-	if e := r.setConfig(req.Context(), req.PathValue("subject"), level); e != nil {
+	c, e := r.setConfig(req.Context(), req.PathValue("subject"), &configValue{CompatibilityLevel: level, Normalize: body.Normalize})
+	if e != nil {
 		return nil, e
 	}
-	return map[string]string{"compatibility": level}, nil
+	return configUpdate{Compatibility: c.CompatibilityLevel, Normalize: c.Normalize}, nil
 }
 
 func (r *Registry) deleteConfig(_ http.ResponseWriter, req *http.Request) (any, *Error) {
 	subject := req.PathValue("subject")
 	r.mu.RLock()
 	prev, ok := r.st.config[subject]
-	if !ok && subject == "" {
-		prev = r.level("")
+	if subject == "" {
+		prev = r.config("")
 	}
 	r.mu.RUnlock()
 	if !ok && subject != "" {
 		return nil, errSubjectConfigNotFound(subject)
 	}
-	if e := r.setConfig(req.Context(), subject, ""); e != nil {
+	if _, e := r.setConfig(req.Context(), subject, nil); e != nil {
 		return nil, e
 	}
-	return map[string]string{"compatibilityLevel": prev}, nil
+	return prev, nil
 }
 
 func (r *Registry) getMode(_ http.ResponseWriter, req *http.Request) (any, *Error) {
@@ -420,7 +427,7 @@ func (r *Registry) postCompatibility(_ http.ResponseWriter, req *http.Request) (
 	subject, ver := req.PathValue("subject"), req.PathValue("version")
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	parsed, _, e := r.parse(body.SchemaType, body.Schema, body.References)
+	parsed, _, e := r.parse(body.SchemaType, body.Schema, body.References, r.normalizes(subject, boolParam(req, "normalize")))
 	if e != nil {
 		return nil, e
 	}

@@ -1,6 +1,7 @@
 package schemaregistry
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -29,18 +30,41 @@ type registerRequest struct {
 	References []Reference `json:"references,omitempty"`
 	ID         int         `json:"id,omitempty"`
 	Version    int         `json:"version,omitempty"`
+
+	normalize bool // ?normalize=true
+}
+
+// config returns the config in effect for subject (the global one for
+// ""): each field from the subject's config if set there, else from the
+// global config, else the default, as the reference merges them.
+// Requires r.mu held.
+func (r *Registry) config(subject string) configValue {
+	c := configValue{CompatibilityLevel: strings.ToUpper(r.cfg.Compatibility)}
+	for _, s := range []string{"", subject} {
+		v, ok := r.st.config[s]
+		if !ok {
+			continue
+		}
+		if v.CompatibilityLevel != "" {
+			c.CompatibilityLevel = v.CompatibilityLevel
+		}
+		if v.Normalize != nil {
+			c.Normalize = v.Normalize
+		}
+	}
+	return c
 }
 
 // level returns the compatibility level that applies to subject.
 // Requires r.mu held.
-func (r *Registry) level(subject string) string {
-	if l, ok := r.st.config[subject]; ok {
-		return l
-	}
-	if l, ok := r.st.config[""]; ok {
-		return l
-	}
-	return strings.ToUpper(r.cfg.Compatibility)
+func (r *Registry) level(subject string) string { return r.config(subject).CompatibilityLevel }
+
+// normalizes tells whether a request on subject normalizes its schema: the
+// request asked (?normalize=true) or the config in effect says so.
+// Requires r.mu held.
+func (r *Registry) normalizes(subject string, asked bool) bool {
+	n := r.config(subject).Normalize
+	return asked || n != nil && *n
 }
 
 // mode returns the mode that applies to subject. Requires r.mu held.
@@ -79,9 +103,10 @@ func (r *Registry) deps(refs []Reference, seen map[string]bool) ([]dep, *Error) 
 	return out, nil
 }
 
-// parse parses a schema of the request's type with its references.
+// parse parses a schema of the request's type with its references and
+// returns it with the text to store (normalized if normalize).
 // Requires r.mu held.
-func (r *Registry) parse(typ, text string, refs []Reference) (any, string, *Error) {
+func (r *Registry) parse(typ, text string, refs []Reference, normalize bool) (any, string, *Error) {
 	typ = typeOf(strings.ToUpper(typ))
 	f, ok := formats[typ]
 	if !ok {
@@ -94,7 +119,7 @@ func (r *Registry) parse(typ, text string, refs []Reference) (any, string, *Erro
 	if e != nil {
 		return nil, "", e
 	}
-	p, stored, err := f.parse(text, deps)
+	p, stored, err := f.parse(text, deps, normalize)
 	if err != nil {
 		return nil, "", errInvalidSchema("Invalid schema %s with refs %v of type %s, details: %v", short(text), refs, typ, err)
 	}
@@ -118,7 +143,7 @@ func (r *Registry) incompatible(level, typ string, candidate any, against []*sch
 			out = append(out, fmt.Sprintf("Incompatible because of different schema type: %s and %s (version %d)", typeOf(typ), typeOf(prev.SchemaType), prev.Version))
 			continue
 		}
-		old, _, e := r.parse(prev.SchemaType, prev.Schema, prev.References)
+		old, _, e := r.parse(prev.SchemaType, prev.Schema, prev.References, false)
 		if e != nil {
 			continue // stored by another registry, unparsable here
 		}
@@ -206,18 +231,14 @@ func (r *Registry) planRegister(subject string, req registerRequest) (*schemaVal
 	if req.ID > 0 && mode != "IMPORT" {
 		return nil, false, errNotPermitted("Overwrite new schema is not permitted: an id can be given only in IMPORT mode")
 	}
-	parsed, stored, e := r.parse(req.SchemaType, req.Schema, req.References)
+	v, parsed, e := r.candidate(subject, req)
 	if e != nil {
 		return nil, false, e
 	}
-	typ := typeOf(strings.ToUpper(req.SchemaType))
-	v := &schemaValue{Subject: subject, Schema: stored, References: req.References}
-	if typ != "AVRO" {
-		v.SchemaType = typ
-	}
+	typ := typeOf(v.SchemaType)
 	live := r.liveVersions(subject)
 	for _, old := range live {
-		if old.identity() == v.identity() && (req.ID <= 0 || req.ID == old.ID) {
+		if r.same(old, v, r.normalizes(subject, req.normalize)) && (req.ID <= 0 || req.ID == old.ID) {
 			return old, true, nil
 		}
 	}
@@ -251,6 +272,55 @@ func (r *Registry) planRegister(subject string, req registerRequest) (*schemaVal
 	return v, false, nil
 }
 
+// candidate parses the schema of a registration or lookup in subject and
+// returns the record it would store (no id or version yet) and the parsed
+// schema. With normalization the references are sorted by subject and
+// version and duplicates dropped, as the reference does. Requires r.mu held.
+func (r *Registry) candidate(subject string, req registerRequest) (*schemaValue, any, *Error) {
+	normalize := r.normalizes(subject, req.normalize)
+	parsed, stored, e := r.parse(req.SchemaType, req.Schema, req.References, normalize)
+	if e != nil {
+		return nil, nil, e
+	}
+	v := &schemaValue{Subject: subject, Schema: stored, References: req.References}
+	if typ := typeOf(strings.ToUpper(req.SchemaType)); typ != "AVRO" {
+		v.SchemaType = typ
+	}
+	if normalize {
+		v.References = sortedRefs(req.References)
+	}
+	return v, parsed, nil
+}
+
+func sortedRefs(refs []Reference) []Reference {
+	out := slices.Clone(refs)
+	slices.SortStableFunc(out, func(a, b Reference) int {
+		return cmp.Or(cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Version, b.Version))
+	})
+	return slices.Compact(out)
+}
+
+// same tells whether the stored version old holds the schema of
+// candidate v. Without normalization the stored texts must be equal; with
+// it, old also matches when its normalized form is v's, so a schema
+// registered before normalization was turned on is still found, as the
+// reference's lookup finds an equivalent schema. Requires r.mu held.
+func (r *Registry) same(old, v *schemaValue, normalize bool) bool {
+	if old.identity() == v.identity() {
+		return true
+	}
+	if !normalize || typeOf(old.SchemaType) != typeOf(v.SchemaType) {
+		return false
+	}
+	_, stored, e := r.parse(old.SchemaType, old.Schema, old.References, true)
+	if e != nil {
+		return false
+	}
+	n := *old
+	n.Schema, n.References = stored, sortedRefs(old.References)
+	return n.identity() == v.identity()
+}
+
 // lookup finds schema in subject.
 func (r *Registry) lookup(subject string, req registerRequest, deleted bool) (*schemaValue, *Error) {
 	r.mu.RLock()
@@ -258,17 +328,12 @@ func (r *Registry) lookup(subject string, req registerRequest, deleted bool) (*s
 	if len(r.st.versionList(subject, deleted)) == 0 {
 		return nil, errSubjectNotFound(subject)
 	}
-	_, stored, e := r.parse(req.SchemaType, req.Schema, req.References)
+	probe, _, e := r.candidate(subject, req)
 	if e != nil {
 		return nil, e
 	}
-	typ := typeOf(strings.ToUpper(req.SchemaType))
-	probe := &schemaValue{Schema: stored, References: req.References}
-	if typ != "AVRO" {
-		probe.SchemaType = typ
-	}
 	for _, ver := range r.st.versionList(subject, deleted) {
-		if v := r.st.subjects[subject][ver]; v.identity() == probe.identity() {
+		if v := r.st.subjects[subject][ver]; r.same(v, probe, r.normalizes(subject, req.normalize)) {
 			return v, nil
 		}
 	}
@@ -426,29 +491,40 @@ func (r *Registry) deleteSubject(ctx context.Context, subject string, permanent 
 	return live, nil
 }
 
-// setConfig writes a compatibility level; "" deletes it.
-func (r *Registry) setConfig(ctx context.Context, subject, level string) *Error {
-	if level != "" {
-		if _, ok := levels[level]; !ok {
-			return errInvalidCompatibility(level)
+// setConfig merges update into subject's config (fields update leaves
+// unset keep their value, as the reference's ConfigValue.update does) and
+// returns the result; a nil update deletes the config.
+func (r *Registry) setConfig(ctx context.Context, subject string, update *configValue) (configValue, *Error) {
+	if update != nil && update.CompatibilityLevel != "" {
+		if _, ok := levels[update.CompatibilityLevel]; !ok {
+			return configValue{}, errInvalidCompatibility(update.CompatibilityLevel)
 		}
 	}
 	ctx, done, e := r.beginWrite(ctx)
 	if e != nil {
-		return e
+		return configValue{}, e
 	}
 	defer done()
 	key := recordKey{KeyType: "CONFIG", Subject: subjectPtr(subject)}
-	var err error
-	if level == "" {
-		err = r.write(ctx, key, nil)
-	} else {
-		err = r.write(ctx, key, configValue{CompatibilityLevel: level})
+	if update == nil {
+		if err := r.write(ctx, key, nil); err != nil {
+			return configValue{}, storeErr(err)
+		}
+		return configValue{}, nil
 	}
-	if err != nil {
-		return storeErr(err)
+	r.mu.RLock()
+	c := r.st.config[subject]
+	r.mu.RUnlock()
+	if update.CompatibilityLevel != "" {
+		c.CompatibilityLevel = update.CompatibilityLevel
 	}
-	return nil
+	if update.Normalize != nil {
+		c.Normalize = update.Normalize
+	}
+	if err := r.write(ctx, key, c); err != nil {
+		return configValue{}, storeErr(err)
+	}
+	return c, nil
 }
 
 // setMode writes a mode; "" deletes it.

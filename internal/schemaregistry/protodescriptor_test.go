@@ -54,6 +54,22 @@ func TestProtobufDescriptor(t *testing.T) {
 	if st, m, raw := call(t, "POST", u+"/subjects/orders-value", ctJSON, body); st != 200 || m["id"] != 1.0 || m["version"] != 1.0 {
 		t.Fatalf("lookup descriptor: %d %s", st, raw)
 	}
+	// Stored and served as .proto text, as the reference does; the same
+	// schema sent as text is the same schema: same id, same version.
+	const printed = "syntax = \"proto3\";\npackage shop;\n\nmessage Order {\n  string field = 1;\n  string other_field = 2;\n}\n"
+	if st, _, raw := call(t, "GET", u+"/schemas/ids/1/schema", "", nil); st != 200 || string(raw) != printed {
+		t.Fatalf("GET schema 1: %d %q", st, raw)
+	}
+	asText := map[string]any{"schema": "syntax = \"proto3\"; package shop;\n// same\nmessage Order { string field = 1; string other_field = 2; }", "schemaType": "PROTOBUF"}
+	if st, m, raw := call(t, "POST", u+"/subjects/orders-value/versions", ctJSON, asText); st != 200 || m["id"] != 1.0 {
+		t.Fatalf("register as text: %d %s", st, raw)
+	}
+	if st, m, raw := call(t, "POST", u+"/subjects/other-value/versions", ctJSON, asText); st != 200 || m["id"] != 1.0 {
+		t.Fatalf("register as text in another subject: %d %s", st, raw)
+	}
+	if st, _, raw := call(t, "GET", u+"/subjects/orders-value/versions", "", nil); st != 200 || string(raw) != "[1]\n" {
+		t.Fatalf("versions: %d %s", st, raw)
+	}
 	// The same message written as .proto text is compatible with it.
 	text := "syntax = \"proto3\";\npackage shop;\nmessage Order { string field = 1; string other_field = 2; int64 n = 3; }"
 	if st, m, raw := call(t, "POST", u+"/compatibility/subjects/orders-value/versions/latest", ctJSON,

@@ -33,8 +33,11 @@ type schemaValue struct {
 	Deleted    bool        `json:"deleted"`
 }
 
+// configValue is the value of a CONFIG record and the body of GET /config:
+// fields left out are not set at that level.
 type configValue struct {
-	CompatibilityLevel string `json:"compatibilityLevel"`
+	CompatibilityLevel string `json:"compatibilityLevel,omitempty"`
+	Normalize          *bool  `json:"normalize,omitempty"`
 }
 
 type modeValue struct {
@@ -76,8 +79,8 @@ type state struct {
 	byID     map[int]*schemaValue            // id → the first version registered with it
 	ids      map[string]int                  // identity → id
 	maxID    int
-	config   map[string]string // subject ("" = global) → level
-	mode     map[string]string // subject ("" = global) → mode
+	config   map[string]configValue // subject ("" = global) → its config
+	mode     map[string]string      // subject ("" = global) → mode
 }
 
 func newState() *state {
@@ -85,7 +88,7 @@ func newState() *state {
 		subjects: map[string]map[int]*schemaValue{},
 		byID:     map[int]*schemaValue{},
 		ids:      map[string]int{},
-		config:   map[string]string{},
+		config:   map[string]configValue{},
 		mode:     map[string]string{},
 	}
 }
@@ -119,8 +122,9 @@ func (s *state) apply(key, value []byte) bool {
 			return true
 		}
 		var v configValue
-		if json.Unmarshal(value, &v) == nil && v.CompatibilityLevel != "" {
-			s.config[subject] = strings.ToUpper(v.CompatibilityLevel)
+		if json.Unmarshal(value, &v) == nil && (v.CompatibilityLevel != "" || v.Normalize != nil) {
+			v.CompatibilityLevel = strings.ToUpper(v.CompatibilityLevel)
+			s.config[subject] = v
 		}
 	case "MODE":
 		if value == nil {
