@@ -164,7 +164,7 @@ func TestSchemaCommands(t *testing.T) {
 	expect(`[{"subject":"paddr-value","version":1,"id":5,"schemaType":"PROTOBUF"},{"subject":"person-value","version":1,"id":4,"schemaType":"JSON"},{"subject":"pperson-value","version":1,"id":6,"schemaType":"PROTOBUF"}]`+"\n",
 		"list", "--prefix", "p", "-o", "json")
 
-	// get: text, schema only, by id, JSON, Protobuf as written.
+	// get: text, schema only, by id, JSON, Protobuf as the registry prints it.
 	pretty2 := "{\n  \"type\": \"record\",\n  \"name\": \"Order\",\n  \"fields\": [\n    {\n      \"name\": \"id\",\n      \"type\": \"int\"\n    },\n" +
 		"    {\n      \"name\": \"note\",\n      \"type\": \"string\",\n      \"default\": \"\"\n    }\n  ]\n}\n"
 	expect("Subject:   orders-value\nVersion:   2\nID:        2\nType:      AVRO\n\n"+pretty2, "get", "orders-value")
@@ -174,7 +174,8 @@ func TestSchemaCommands(t *testing.T) {
 	expect("ID:        1\nType:      AVRO\nUsed by:   orders-value version 1\n\n"+
 		"{\n  \"type\": \"record\",\n  \"name\": \"Order\",\n  \"fields\": [\n    {\n      \"name\": \"id\",\n      \"type\": \"int\"\n    }\n  ]\n}\n",
 		"get", "--id", "1")
-	expect("syntax = \"proto3\";\npackage t;\nimport \"addr.proto\";\nmessage Person { Addr home = 1; }\n", "get", "pperson-value", "--schema-only")
+	// Protobuf comes back as the registry prints it (Confluent's form).
+	expect("syntax = \"proto3\";\npackage t;\n\nimport \"addr.proto\";\n\nmessage Person {\n  .t.Addr home = 1;\n}\n", "get", "pperson-value", "--schema-only")
 	expect(`{"subject":"orders-value","version":1,"id":1,"schemaType":"AVRO","schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}"}`+"\n",
 		"get", "orders-value", "--version", "1", "-o", "json")
 	expect(`{"id":4,"schemaType":"JSON","references":[{"name":"addr.json","subject":"addr-value","version":1}],"schema":"{\"type\":\"object\",\"properties\":{\"home\":{\"$ref\":\"addr.json\"}}}","usedBy":[{"subject":"person-value","version":1}]}`+"\n",
