@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,9 +159,17 @@ func (f *serdeFlags) serializers(ctx context.Context, topic string, timeout time
 		}
 		var sch sr.Schema
 		var id int
+		var c schemaCodec
 		if s.schema != "" {
 			if sch, err = schemaFromFile(ctx, cl, rf, s); err != nil {
 				return nil, nil, err
+			}
+			if s.message != "" {
+				// An unknown message is refused before the schema is
+				// registered under TOPIC-key or TOPIC-value.
+				if c, err = s.codec(ctx, cl, rf, sch, "--"+s.name+"-schema "+s.schema); err != nil {
+					return nil, nil, err
+				}
 			}
 			subject := topic + "-" + s.name
 			ss, err := registerIfNew(ctx, cl, subject, sch)
@@ -177,18 +186,29 @@ func (f *serdeFlags) serializers(ctx context.Context, topic string, timeout time
 				return nil, nil, fmt.Errorf("--%s-schema-id %d is a schema of type %s, not %s", s.name, id, sch.Type, s.format)
 			}
 		}
-		c, err := newCodec(ctx, cl, rf, sch)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s schema (id %d): %w", s.name, id, err)
-		}
-		if s.message != "" {
-			if err := c.(*protobufCodec).useMessage(s.message); err != nil {
-				return nil, nil, fmt.Errorf("--%s-message %s: %w", s.name, s.message, err)
+		if c == nil {
+			if c, err = s.codec(ctx, cl, rf, sch, s.name+" schema (id "+strconv.Itoa(id)+")"); err != nil {
+				return nil, nil, err
 			}
 		}
 		out[i] = &serializer{name: s.name, id: id, codec: c}
 	}
 	return out[0], out[1], nil
+}
+
+// codec builds the codec of sch, writing --X-message if given; what names
+// the schema in errors.
+func (s *sideFlags) codec(ctx context.Context, cl *sr.Client, rf *registryFlags, sch sr.Schema, what string) (schemaCodec, error) {
+	c, err := newCodec(ctx, cl, rf, sch)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if s.message != "" {
+		if err := c.(*protobufCodec).useMessage(s.message); err != nil {
+			return nil, fmt.Errorf("--%s-message %s: %w", s.name, s.message, err)
+		}
+	}
+	return c, nil
 }
 
 // encode turns one JSON document into a record key or value in wire format.

@@ -140,6 +140,18 @@ message M { string a = 1; }
 		t.Errorf("consumed\n%s\nwant\n%s", out, wantOut)
 	}
 
+	// The key side: --key-message, the imports registered for TOPIC-key.
+	mustRun(t, "", "topic", "create", "keyed", "-b", addr)
+	mustRun(t, `{"name":"k"}|v`+"\n", "produce", "keyed", "-b", addr, "--registry", reg, "-K", "|",
+		"--key-format", "protobuf", "--key-schema", filepath.Join(dir, "order.proto"), "--key-message", "shop.Ref")
+	kid := wantSubject(t, cl, "keyed-key", 1, sr.SchemaReference{Name: "common/money.proto", Subject: "common/money.proto", Version: 1}).ID
+	if kid != id {
+		t.Errorf("the same schema under keyed-key: id %d, want %d", kid, id)
+	}
+	if r := rawRecords(t, addr, "keyed", 1)[0]; !bytes.Equal(r.Key, wireValue(id, 0x02, 0x04, 0x0a, 1, 'k')) || string(r.Value) != "v" {
+		t.Errorf("keyed record: key % x value %q", r.Key, r.Value)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -159,6 +171,16 @@ message M { string a = 1; }
 		if exitCode(err) != tc.code || err.Error() != tc.msg {
 			t.Errorf("%v: %v (exit %d), want %q (exit %d)", tc.args, err, exitCode(err), tc.msg, tc.code)
 		}
+	}
+	// An unknown message registers nothing under the topic's subject.
+	mustRun(t, "", "topic", "create", "none", "-b", addr)
+	_, _, err = runCLI(t, "{}\n", "produce", "none", "-b", addr, "--registry", reg, "--value-format", "protobuf",
+		"--value-schema", filepath.Join(dir, "order.proto"), "--value-message", "Nope")
+	if exitCode(err) != 1 {
+		t.Errorf("unknown message: %v", err)
+	}
+	if _, err := cl.SchemaByVersion(context.Background(), "none-value", -1); srCode(err) != 40401 {
+		t.Errorf("none-value after an unknown message: %v, want 40401", err)
 	}
 	// --value-message is for Protobuf only.
 	_, _, err = runCLI(t, "{}\n", "produce", "orders", "-b", addr, "--registry", reg,
