@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,6 +62,12 @@ func parseRefs(flag, text string) ([]sr.SchemaReference, error) {
 	dec.DisallowUnknownFields()
 	var in []refFlag
 	if err := dec.Decode(&in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if err = fmt.Errorf("got a JSON %s", te.Value); te.Field != "" {
+				err = fmt.Errorf("field %s: got a JSON %s", te.Field, te.Value)
+			}
+		}
 		return nil, usagef(`--%s: want a JSON array like [{"name":"x.proto","subject":"x.proto","version":1}]: %v`, flag, err)
 	}
 	var out []sr.SchemaReference
