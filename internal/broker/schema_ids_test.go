@@ -7,11 +7,15 @@ package broker
 //	go test ./internal/broker -run '^$' -bench SchemaValidation -benchmem
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"log/slog"
 	"testing"
 
 	"github.com/samsa-io/samsa/internal/record"
+	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 func schemaRecord(t testing.TB, s *schemaIDs, subject string, version, id int, tombstone bool) {
@@ -72,7 +76,7 @@ func benchSchemaBatch(b *testing.B, codec int8, ids int) record.Header {
 func BenchmarkSchemaValidation(b *testing.B) {
 	s := newSchemaIDs(slog.New(slog.DiscardHandler))
 	for id := 1; id <= 10; id++ {
-		schemaRecord(b, s, "s", id, id, false)
+		schemaRecord(b, s, "t-value", id, id, false)
 	}
 	for _, bc := range []struct {
 		name  string
@@ -95,5 +99,51 @@ func BenchmarkSchemaValidation(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/record")
 		})
+	}
+}
+
+// Record names as Confluent's ParsedSchema.name() gives them, and for
+// Protobuf the message the indexes name.
+func TestSchemaRecordNames(t *testing.T) {
+	fd := &descriptorpb.FileDescriptorProto{Name: proto.String("x.proto"), Package: proto.String("p.q"),
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("A")},
+			{Name: proto.String("B"), NestedType: []*descriptorpb.DescriptorProto{{Name: proto.String("C")}}}}}
+	raw, err := proto.Marshal(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := func(index ...int) []byte {
+		b, _ := new(sr.ConfluentHeader).AppendEncode(nil, 1, index)
+		return append(b[5:], "data"...)
+	}
+	for _, tc := range []struct {
+		typ, text string
+		payload   []byte
+		name      string
+		used      int
+		problem   string
+	}{
+		{"", `{"type":"record","name":"R","namespace":"n.s","fields":[]}`, nil, "n.s.R", 0, ""},
+		{"AVRO", `{"type":"record","name":"a.b.R","namespace":"ignored","fields":[]}`, nil, "a.b.R", 0, ""},
+		{"AVRO", `{"type":"error","name":"E","fields":[]}`, nil, "E", 0, ""},
+		{"AVRO", `{"type":"enum","name":"E","symbols":["X"]}`, nil, "", 0, "an Avro schema that is not a record"},
+		{"AVRO", `["null","string"]`, nil, "", 0, "an Avro schema that is not a record"},
+		{"JSON", `{"title":"T","type":"object"}`, nil, "T", 0, ""},
+		{"JSON", `{"title":5}`, nil, "", 0, "a JSON schema without a title"},
+		{"JSON", `true`, nil, "", 0, "a JSON schema without a title"},
+		{"PROTOBUF", `syntax = "proto3"; message M { message N {} } message O {}`, idx(0, 0), "M.N", 3, ""},
+		{"PROTOBUF", `syntax = "proto3"; package k; message M {} message O {}`, idx(1), "k.O", 2, ""},
+		{"PROTOBUF", `syntax = "proto3"; package k; message M {}`, idx(0), "k.M", 1, ""},
+		{"PROTOBUF", `syntax = "proto3"; package k; message M {}`, idx(1), "", 0, "Protobuf message indexes [1] name no message of the schema"},
+		{"PROTOBUF", `syntax = "proto3"; package k; message M {`, idx(0), "", 0,
+			"a Protobuf schema that does not parse: schema.proto:1:42: syntax error: unexpected $end"},
+		{"PROTOBUF", base64.StdEncoding.EncodeToString(raw), idx(1, 0), "p.q.B.C", 3, ""},
+		{"PROTOBUF", base64.StdEncoding.EncodeToString(raw), []byte{}, "", 0, "bad Protobuf message indexes after the schema id"},
+		{"XML", `<x/>`, nil, "", 0, "a schema of unknown type XML"},
+	} {
+		name, used, problem := parseSchemaNames(schemaText{tc.typ, tc.text}).recordName(tc.payload)
+		if name != tc.name || used != tc.used || problem != tc.problem {
+			t.Errorf("%s %s: got %q, %d, %q; want %q, %d, %q", tc.typ, tc.text, name, used, problem, tc.name, tc.used, tc.problem)
+		}
 	}
 }

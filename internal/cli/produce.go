@@ -68,13 +68,41 @@ up under the subject TOPIC-value and registered there if it is not yet, or
 same for keys (a line without the separator has a null key). Avro input is
 Avro's JSON encoding: a union value is null or {"type": value}. A line that
 is not JSON or does not match the schema stops produce with exit status 1:
-nothing is produced for it or after it, the lines before it are sent.`,
+nothing is produced for it or after it, the lines before it are sent.
+
+References of --value-schema FILE (--key-schema likewise):
+  --value-refs '[{"name":"N","subject":"S","version":V}]' gives references
+  to schemas already registered, as the value.refs property of Confluent's
+  console producers does (V -1 or left out: the subject's latest version).
+  Any other name the schema uses is looked for next to FILE and that file
+  is registered first (its own references too), as Confluent's serializers
+  register references, under the reference name as subject:
+    protobuf     import "common/money.proto": the file common/money.proto
+                 in FILE's directory, subject common/money.proto (imports
+                 of google/protobuf/ are built in, not references);
+    json-schema  "$ref": "address.json#/...": the file address.json in
+                 FILE's directory, subject address.json (every file's
+                 $refs are paths relative to FILE's directory);
+    avro         a named type the schema uses but does not define, say
+                 shop.Customer: the .avsc file in FILE's directory that
+                 defines it at its top level, subject shop.Customer.
+  A file already registered under its subject is looked up, not
+  registered again; a name found nowhere is an error.
+
+--value-message NAME (protobuf) writes the message NAME instead of the
+file's first message, by full name (shop.Order.Line) or, when only one
+message has it, simple name (Line); the record carries that message's
+indexes after the schema id, as Confluent's Protobuf serializer writes
+them. An unknown NAME is an error listing the schema's messages.`,
 		Example: `  echo hello | samsa produce orders
   printf 'k1:v1\nk2:v2\n' | samsa produce orders --key-separator :
   samsa produce orders --file events.txt --compression zstd --header source=import
   samsa produce orders --partition 0 --acks 1 < lines.txt
   samsa produce orders --value-format avro --value-schema order.avsc < orders.jsonl
-  samsa produce orders -K '|' --key-format avro --key-schema-id 3 --value-format json-schema --value-schema-id 4`,
+  samsa produce orders -K '|' --key-format avro --key-schema-id 3 --value-format json-schema --value-schema-id 4
+  samsa produce orders --value-format protobuf --value-schema order.proto --value-message shop.Order.Line < lines.jsonl
+  samsa produce orders --value-format avro --value-schema order.avsc \
+      --value-refs '[{"name":"shop.Customer","subject":"customer-value","version":-1}]' < orders.jsonl`,
 		Args: argsBetween(1, 1, "topic name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProduce(cmd, args[0], &o)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,10 @@ type sideFlags struct {
 	format   string
 	schema   string // produce: schema file
 	schemaID int    // produce: registered schema id
+	refsText string // produce: --X-refs, JSON
+	message  string // produce: --X-message, the Protobuf message to write
+
+	refs []sr.SchemaReference // refsText parsed by check
 }
 
 // serdeFlags are the schema flags of produce (withSchema) and consume.
@@ -64,6 +69,10 @@ func (f *serdeFlags) register(fs *pflag.FlagSet, withSchema bool) {
 		if withSchema {
 			fs.StringVar(&s.schema, s.name+"-schema", "", "schema file for --"+s.name+"-format, registered under TOPIC-"+s.name+" if it is not yet")
 			fs.IntVar(&s.schemaID, s.name+"-schema-id", 0, "id of a registered schema for --"+s.name+"-format")
+			fs.StringVar(&s.refsText, s.name+"-refs", "",
+				"references of --"+s.name+`-schema to registered schemas, as JSON: [{"name":"N","subject":"S","version":V}] (V -1 or left out: latest)`)
+			fs.StringVar(&s.message, s.name+"-message", "",
+				"--"+s.name+"-format protobuf: the message to write, by full (shop.Order.Line) or simple name (default: the schema's first message)")
 		}
 	}
 }
@@ -87,8 +96,14 @@ func (s *sideFlags) check(withSchema bool) error {
 		return usagef("--%s-schema and --%s-schema-id exclude each other", s.name, s.name)
 	case s.format != formatString && s.schema == "" && s.schemaID == 0:
 		return usagef("--%s-format %s needs --%s-schema FILE or --%s-schema-id N", s.name, s.format, s.name, s.name)
+	case s.refsText != "" && s.schema == "":
+		return usagef("--%s-refs needs --%s-schema FILE (a registered schema has its references)", s.name, s.name)
+	case s.message != "" && s.format != formatProtobuf:
+		return usagef("--%s-message needs --%s-format protobuf", s.name, s.name)
 	}
-	return nil
+	var err error
+	s.refs, err = parseRefs(s.name+"-refs", s.refsText)
+	return err
 }
 
 // active reports whether any side has a schema format.
@@ -144,17 +159,20 @@ func (f *serdeFlags) serializers(ctx context.Context, topic string, timeout time
 		}
 		var sch sr.Schema
 		var id int
+		var c schemaCodec
 		if s.schema != "" {
-			text, err := os.ReadFile(s.schema)
-			if err != nil {
-				return nil, nil, fmt.Errorf("--%s-schema: %w", s.name, err)
+			if sch, err = schemaFromFile(ctx, cl, rf, s); err != nil {
+				return nil, nil, err
 			}
-			sch = sr.Schema{Schema: string(text), Type: srType(s.format)}
+			if s.message != "" {
+				// An unknown message is refused before the schema is
+				// registered under TOPIC-key or TOPIC-value.
+				if c, err = s.codec(ctx, cl, rf, sch, "--"+s.name+"-schema "+s.schema); err != nil {
+					return nil, nil, err
+				}
+			}
 			subject := topic + "-" + s.name
-			ss, err := cl.LookupSchema(ctx, subject, sch)
-			if code := srCode(err); code == 40401 || code == 40403 {
-				ss, err = cl.CreateSchema(ctx, subject, sch)
-			}
+			ss, err := registerIfNew(ctx, cl, subject, sch)
 			if err != nil {
 				return nil, nil, fmt.Errorf("--%s-schema %s: subject %s: %w", s.name, s.schema, subject, rf.err(err))
 			}
@@ -168,13 +186,29 @@ func (f *serdeFlags) serializers(ctx context.Context, topic string, timeout time
 				return nil, nil, fmt.Errorf("--%s-schema-id %d is a schema of type %s, not %s", s.name, id, sch.Type, s.format)
 			}
 		}
-		c, err := newCodec(ctx, cl, rf, sch)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s schema (id %d): %w", s.name, id, err)
+		if c == nil {
+			if c, err = s.codec(ctx, cl, rf, sch, s.name+" schema (id "+strconv.Itoa(id)+")"); err != nil {
+				return nil, nil, err
+			}
 		}
 		out[i] = &serializer{name: s.name, id: id, codec: c}
 	}
 	return out[0], out[1], nil
+}
+
+// codec builds the codec of sch, writing --X-message if given; what names
+// the schema in errors.
+func (s *sideFlags) codec(ctx context.Context, cl *sr.Client, rf *registryFlags, sch sr.Schema, what string) (schemaCodec, error) {
+	c, err := newCodec(ctx, cl, rf, sch)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if s.message != "" {
+		if err := c.(*protobufCodec).useMessage(s.message); err != nil {
+			return nil, fmt.Errorf("--%s-message %s: %w", s.name, s.message, err)
+		}
+	}
+	return c, nil
 }
 
 // encode turns one JSON document into a record key or value in wire format.

@@ -18,15 +18,17 @@ import (
 )
 
 // Protobuf: the .proto is compiled with bufbuild/protocompile; produce
-// reads each line in Protobuf's JSON mapping (protojson) into the first
-// message of the file, the one Confluent's serializers pick by default, and
-// writes its binary encoding after the message indexes (a single 0 for the
-// first message); consume follows the indexes of each record to its
-// message and prints it with protojson.
+// reads each line in Protobuf's JSON mapping (protojson) into the message
+// --value-message names, by default the first message of the file, and
+// writes its binary encoding after the message indexes that lead to it (a
+// single 0 for the first message; [1, 0] for the first nested message of
+// the second); consume follows the indexes of each record to its message
+// and prints it with protojson.
 
 type protobufCodec struct {
-	file protoreflect.FileDescriptor
-	msg  protoreflect.MessageDescriptor // what produce writes
+	file  protoreflect.FileDescriptor
+	msg   protoreflect.MessageDescriptor // what produce writes
+	index []byte                         // msg's message indexes, encoded
 }
 
 const protoSchemaFile = "__schema__.proto"
@@ -57,7 +59,53 @@ func newProtobufCodec(text string, refs []schemaRef) (*protobufCodec, error) {
 	if fd.Messages().Len() == 0 {
 		return nil, fmt.Errorf("the schema defines no message")
 	}
-	return &protobufCodec{file: fd, msg: fd.Messages().Get(0)}, nil
+	return &protobufCodec{file: fd, msg: fd.Messages().Get(0), index: firstMessageIndex}, nil
+}
+
+// useMessage makes produce write the message called name: a full name
+// (shop.Order.Line, a leading dot allowed) or, if it is the only message
+// so called, a simple one (Line).
+func (c *protobufCodec) useMessage(name string) error {
+	name = strings.TrimPrefix(name, ".")
+	type found struct {
+		md    protoreflect.MessageDescriptor
+		index []int
+	}
+	var all []string
+	var byFull, bySimple []found
+	var walk func(msgs protoreflect.MessageDescriptors, index []int)
+	walk = func(msgs protoreflect.MessageDescriptors, index []int) {
+		for i, md := range protoMessages(msgs) {
+			idx := append(append([]int(nil), index...), i)
+			all = append(all, string(md.FullName()))
+			switch name {
+			case string(md.FullName()):
+				byFull = append(byFull, found{md, idx})
+			case string(md.Name()):
+				bySimple = append(bySimple, found{md, idx})
+			}
+			walk(md.Messages(), idx)
+		}
+	}
+	walk(c.file.Messages(), nil)
+	var f found
+	switch {
+	case len(byFull) == 1:
+		f = byFull[0]
+	case len(bySimple) == 1:
+		f = bySimple[0]
+	case len(bySimple) > 1:
+		var names []string
+		for _, b := range bySimple {
+			names = append(names, string(b.md.FullName()))
+		}
+		return fmt.Errorf("more than one message is called %s (%s); give the full name", name, strings.Join(names, ", "))
+	default:
+		return fmt.Errorf("no such message in the schema (its messages: %s)", strings.Join(all, ", "))
+	}
+	b, _ := new(sr.ConfluentHeader).AppendEncode(nil, 0, f.index)
+	c.msg, c.index = f.md, b[5:]
+	return nil
 }
 
 func (c *protobufCodec) encode(doc []byte) ([]byte, error) {
@@ -72,7 +120,7 @@ func (c *protobufCodec) encode(doc []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("message %s: %s", c.msg.FullName(), protoErr(err))
 	}
-	return append(append([]byte(nil), firstMessageIndex...), data...), nil
+	return append(append([]byte(nil), c.index...), data...), nil
 }
 
 func (c *protobufCodec) decode(b []byte) ([]byte, error) {
@@ -100,17 +148,31 @@ func (c *protobufCodec) decode(b []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// protoMessages are the messages declared in a file or message: without
+// the entry messages of map fields, which descriptors list among the nested
+// messages but a .proto does not declare, and Confluent's message indexes
+// do not count.
+func protoMessages(msgs protoreflect.MessageDescriptors) []protoreflect.MessageDescriptor {
+	out := make([]protoreflect.MessageDescriptor, 0, msgs.Len())
+	for i := 0; i < msgs.Len(); i++ {
+		if md := msgs.Get(i); !md.IsMapEntry() {
+			out = append(out, md)
+		}
+	}
+	return out
+}
+
 // message follows message indexes: the first into the file's top-level
 // messages, each next one into the nested messages of the previous.
 func (c *protobufCodec) message(index []int) (protoreflect.MessageDescriptor, error) {
 	var md protoreflect.MessageDescriptor
-	msgs := c.file.Messages()
+	msgs := protoMessages(c.file.Messages())
 	for _, i := range index {
-		if i < 0 || i >= msgs.Len() {
+		if i < 0 || i >= len(msgs) {
 			return nil, fmt.Errorf("message index %v: no such message in the schema", index)
 		}
-		md = msgs.Get(i)
-		msgs = md.Messages()
+		md = msgs[i]
+		msgs = protoMessages(md.Messages())
 	}
 	if md == nil {
 		return nil, fmt.Errorf("empty message index")

@@ -44,6 +44,14 @@ var (
 	cleanupPolicies   = listOf("compact", "delete")
 	timestampTypes    = oneOf("CreateTime", "LogAppendTime")
 	securityProtocols = oneOf("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+	// The subject name strategies of Confluent's serializers, by class name
+	// (confluent.key.subject.name.strategy and the value variant).
+	subjectNameStrategies = oneOf(topicNameStrategy, subjectStrategyPackage+"RecordNameStrategy", subjectStrategyPackage+"TopicRecordNameStrategy")
+)
+
+const (
+	subjectStrategyPackage = "io.confluent.kafka.serializers.subject."
+	topicNameStrategy      = subjectStrategyPackage + "TopicNameStrategy"
 )
 
 func syn(names ...string) []synonym {
@@ -65,7 +73,9 @@ var topicKeys = []keyDef{
 	{Name: "compression.type", Type: TypeString, Default: v("producer"), Check: compressionTypes, Synonyms: syn("compression.type"), Doc: "Codec the broker stores batches with; \"producer\" keeps whatever the producer used, \"uncompressed\" stores them uncompressed."},
 	{Name: "compression.zstd.level", Type: TypeInt, Default: v("3"), Check: between(-131072, 22), Synonyms: syn("compression.zstd.level"), Doc: "Level used when compression.type is zstd."},
 	{Name: "confluent.key.schema.validation", Type: TypeBoolean, Default: v("false"), Doc: "Confluent Server's name: reject produced records whose key is not in the Schema Registry wire format (magic byte 0, then a 4-byte schema id) with an id registered in _schemas (samsa's broker-side schema validation)."},
+	{Name: "confluent.key.subject.name.strategy", Type: TypeString, Default: v(topicNameStrategy), Check: subjectNameStrategies, Doc: "Confluent Server's name: with confluent.key.schema.validation, the subject a key's schema id must be registered under: TopicNameStrategy (TOPIC-key), RecordNameStrategy (the record's fully qualified name) or TopicRecordNameStrategy (TOPIC-name), given as io.confluent.kafka.serializers.subject.<strategy>."},
 	{Name: "confluent.value.schema.validation", Type: TypeBoolean, Default: v("false"), Doc: "Confluent Server's name: reject produced records whose value is not in the Schema Registry wire format (magic byte 0, then a 4-byte schema id) with an id registered in _schemas (samsa's broker-side schema validation)."},
+	{Name: "confluent.value.subject.name.strategy", Type: TypeString, Default: v(topicNameStrategy), Check: subjectNameStrategies, Doc: "Confluent Server's name: with confluent.value.schema.validation, the subject a value's schema id must be registered under: TopicNameStrategy (TOPIC-value), RecordNameStrategy (the record's fully qualified name) or TopicRecordNameStrategy (TOPIC-name), given as io.confluent.kafka.serializers.subject.<strategy>."},
 	{Name: "delete.retention.ms", Type: TypeLong, Default: v("86400000"), Check: atLeast(0), Synonyms: syn("log.cleaner.delete.retention.ms"), Doc: "How long tombstones stay readable in a compacted topic, so consumers can see the delete."},
 	{Name: "file.delete.delay.ms", Type: TypeLong, Default: v("60000"), Check: atLeast(0), Synonyms: syn("log.segment.delete.delay.ms"), Doc: "Time between marking a segment file deleted and removing it from disk."},
 	{Name: "flush.messages", Type: TypeLong, Default: v(maxLong), Check: atLeast(1), Synonyms: syn("log.flush.interval.messages"), Doc: "Force an fsync after this many messages; the default leaves flushing to the OS and relies on replication."},

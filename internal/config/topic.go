@@ -17,6 +17,8 @@ type Topic struct {
 	CompressionZstdLevel            int      `config:"compression.zstd.level"`
 	ConfluentKeySchemaValidation    bool     `config:"confluent.key.schema.validation"`   // samsa extension, Confluent Server's name
 	ConfluentValueSchemaValidation  bool     `config:"confluent.value.schema.validation"` // samsa extension, Confluent Server's name
+	ConfluentKeySubjectStrategy     string   `config:"confluent.key.subject.name.strategy"`
+	ConfluentValueSubjectStrategy   string   `config:"confluent.value.subject.name.strategy"`
 	DeleteRetentionMs               int64    `config:"delete.retention.ms"`
 	FileDeleteDelayMs               int64    `config:"file.delete.delay.ms"`
 	FlushMessages                   int64    `config:"flush.messages"`

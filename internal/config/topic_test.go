@@ -31,6 +31,8 @@ func TestResolveTopicDefaults(t *testing.T) {
 		MessageTimestampDifferenceMaxMs: math.MaxInt64, MessageTimestampType: "CreateTime",
 		MinCleanableDirtyRatio: 0.5, MinInsyncReplicas: 1, RetentionBytes: -1, RetentionMs: 604800000,
 		SegmentBytes: 1073741824, SegmentIndexBytes: 10485760, SegmentMs: 604800000,
+		ConfluentKeySubjectStrategy:   "io.confluent.kafka.serializers.subject.TopicNameStrategy",
+		ConfluentValueSubjectStrategy: "io.confluent.kafka.serializers.subject.TopicNameStrategy",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
