@@ -2,7 +2,7 @@ package broker
 
 // DescribeCluster, versions 0-1 (KIP-700; v1 KIP-919 adds EndpointType).
 //
-// Lists the live brokers (here, this one) at the advertised address of the
+// Lists the live brokers (a single node: this one) at the advertised address of the
 // listener the client used, the cluster id and the controller. Asking for
 // controller endpoints (EndpointType 2) on a broker listener is
 // UNSUPPORTED_ENDPOINT_TYPE, as in Kafka. Authorized operations are
@@ -33,5 +33,13 @@ func handleDescribeCluster(_ context.Context, b *Broker, c *protocol.Conn, _ pro
 	resp.ControllerID = b.nodeID
 	resp.ClusterAuthorizedOperations = authorizedOperationsOmitted
 	resp.Brokers = []kmsg.DescribeClusterResponseBroker{{NodeID: b.nodeID, Host: ep.host, Port: ep.port, Rack: b.rack()}}
+	if b.cluster != nil {
+		brokers, controller := b.cluster.metadataBrokers(c.Listener)
+		resp.ControllerID = controller
+		resp.Brokers = resp.Brokers[:0]
+		for _, mb := range brokers {
+			resp.Brokers = append(resp.Brokers, kmsg.DescribeClusterResponseBroker{NodeID: mb.NodeID, Host: mb.Host, Port: mb.Port, Rack: mb.Rack})
+		}
+	}
 	return resp, nil
 }
