@@ -24,7 +24,8 @@ import (
 // broker, served over HTTP on a loopback port, and the proxy using it.
 func startWithRegistry(t *testing.T) (*env, string) {
 	t.Helper()
-	b := kafkatest.Start(t, "num.partitions=1")
+	// No initial rebalance delay: each consumer instance is its group's only member.
+	b := kafkatest.Start(t, "num.partitions=1", "group.initial.rebalance.delay.ms=0")
 	reg, err := schemaregistry.New(schemaregistry.Config{Seeds: []string{b.Addr}, Timeout: 10 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
