@@ -179,9 +179,9 @@ func TestSchemaErrorCodes(t *testing.T) {
 		{`{"value_schema":"{\"type\":\"record\"}","records":[{"value":{"a":1}}]}`, 422, 42205},
 		{fmt.Sprintf(`{"key_schema_id":%d,"value_schema_id":%d,"records":[{"value":{"a":1}}]}`, pb, id), 422, 42205}, // a PROTOBUF id for avro
 		{`{"value_schema_id":9999,"records":[{"value":{"a":1}}]}`, 422, 42207},                                       // unknown id
-		{fmt.Sprintf(`{"value_schema_id":%d,"records":[{"value":{"b":"x"}}]}`, other), 422, 42207},                    // not under ec-value
-		{fmt.Sprintf(`{"value_schema":%s,"records":[{"value":{"a":"x"}}]}`, incompatible), 422, 42207},                // the registry's 409
-		{fmt.Sprintf(`{"value_schema_id":%d,"records":[{"value":{"a":"x"}}]}`, id), 400, 400},                         // data not matching
+		{fmt.Sprintf(`{"value_schema_id":%d,"records":[{"value":{"b":"x"}}]}`, other), 422, 42207},                   // not under ec-value
+		{fmt.Sprintf(`{"value_schema":%s,"records":[{"value":{"a":"x"}}]}`, incompatible), 422, 42207},               // the registry's 409
+		{fmt.Sprintf(`{"value_schema_id":%d,"records":[{"value":{"a":"x"}}]}`, id), 400, 400},                        // data not matching
 	} {
 		e.wantErr(t, "POST", "/topics/ec", ctAvro, c.body, c.status, c.code)
 	}
