@@ -437,7 +437,11 @@ func (c *codec) encode(data json.RawMessage) ([]byte, error) {
 		if err := protojson.Unmarshal(data, m); err != nil {
 			return nil, err
 		}
-		b, err := proto.Marshal(m)
+		// Deterministic: a dynamic message otherwise writes its fields in
+		// map order, different bytes for the same data from one call to
+		// the next; this way fields go by number (oneofs last) and map
+		// entries by key.
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 		if err != nil {
 			return nil, err
 		}
