@@ -2,15 +2,20 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +103,128 @@ var goOrders = []goOrder{
 	{ID: "o-2", Qty: -2147483648, Price: 0.5, Lines: map[string]int64{}},
 }
 
+// restVisit is e2e.rest.Visit, which the test produces through the REST
+// Proxy: v2 registers it (and the key schema "string") from the request,
+// v3 once from its schema and once by its id.
+const restVisitSchema = `{"type":"record","name":"Visit","namespace":"e2e.rest","fields":[{"name":"id","type":"long"},{"name":"page","type":"string"},{"name":"referrer","type":["null","string"],"default":null},{"name":"kind","type":{"type":"enum","name":"Kind","symbols":["VIEW","CLICK"]}},{"name":"tags","type":{"type":"array","items":"string"}},{"name":"ms","type":"double"}]}`
+
+type restVisit struct {
+	ID       int64    `json:"id"`
+	Page     string   `json:"page"`
+	Referrer *string  `json:"referrer"`
+	Kind     string   `json:"kind"`
+	Tags     []string `json:"tags"`
+	Ms       float64  `json:"ms"`
+}
+
+// The records of rest-visits, in the order the test produces them: keys,
+// partitions and values (in the REST Proxy's Avro JSON, a union branch
+// named) and where they land.
+type restVisitRecord struct {
+	key, avroJSON string
+	partition     int32
+	offset        int64
+	want          restVisit
+}
+
+var restVisits = []restVisitRecord{
+	{"v0", `{"id":1,"page":"/","referrer":{"string":"https://example.com/ä"},"kind":"VIEW","tags":["a","b"],"ms":12.5}`, 0, 0,
+		restVisit{ID: 1, Page: "/", Referrer: strp("https://example.com/ä"), Kind: "VIEW", Tags: []string{"a", "b"}, Ms: 12.5}},
+	{"v1", `{"id":-4503599627370496,"page":"","referrer":null,"kind":"CLICK","tags":[],"ms":-0.125}`, 1, 0,
+		restVisit{ID: -4503599627370496, Page: "", Kind: "CLICK", Tags: []string{}, Ms: -0.125}},
+	{"v2", `{"id":3,"page":"/cart","referrer":{"string":""},"kind":"CLICK","tags":["x"],"ms":0}`, 1, 1,
+		restVisit{ID: 3, Page: "/cart", Referrer: strp(""), Kind: "CLICK", Tags: []string{"x"}}},
+	{"v3", `{"id":4,"page":"/pay","referrer":null,"kind":"VIEW","tags":["y","z"],"ms":1e3}`, 0, 1,
+		restVisit{ID: 4, Page: "/pay", Kind: "VIEW", Tags: []string{"y", "z"}, Ms: 1000}},
+}
+
+// restPost posts body to url and returns the status and the body.
+func restPost(t *testing.T, url, ct, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, ct, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// produceRestVisits produces restVisits through the REST Proxy at base:
+// the first two with v2 (Avro key and value, schemas in the request, ids
+// 2 and 3 as go-orders-value has 1), the others with v3 (a STRING key; the
+// value by schema, then by schema_id without a type).
+func produceRestVisits(t *testing.T, base string) {
+	t.Helper()
+	schema, _ := json.Marshal(restVisitSchema)
+	status, b := restPost(t, base+"/topics/rest-visits", "application/vnd.kafka.avro.v2+json",
+		fmt.Sprintf(`{"key_schema":"\"string\"","value_schema":%s,"records":[{"key":%q,"value":%s,"partition":%d},{"key":%q,"value":%s,"partition":%d}]}`,
+			schema, restVisits[0].key, restVisits[0].avroJSON, restVisits[0].partition, restVisits[1].key, restVisits[1].avroJSON, restVisits[1].partition))
+	if want := `{"key_schema_id":2,"value_schema_id":3,"offsets":[{"partition":0,"offset":0,"error_code":null,"error":null},{"partition":1,"offset":0,"error_code":null,"error":null}]}`; status != 200 || b != want {
+		t.Fatalf("REST v2 produce: %d %s\nwant 200 %s", status, b, want)
+	}
+	var clusters struct {
+		Data []struct {
+			ClusterID string `json:"cluster_id"`
+		} `json:"data"`
+	}
+	if status, b = restGet(t, base+"/v3/clusters"); status != 200 || json.Unmarshal([]byte(b), &clusters) != nil || len(clusters.Data) != 1 {
+		t.Fatalf("GET /v3/clusters: %d %s", status, b)
+	}
+	cid := clusters.Data[0].ClusterID
+	for i, v := range restVisits[2:] {
+		value := fmt.Sprintf(`{"type":"AVRO","schema":%s,"data":%s}`, schema, v.avroJSON)
+		if i == 1 {
+			value = fmt.Sprintf(`{"schema_id":3,"data":%s}`, v.avroJSON)
+		}
+		status, b = restPost(t, base+"/v3/clusters/"+cid+"/topics/rest-visits/records", "application/json",
+			fmt.Sprintf(`{"partition_id":%d,"key":{"type":"STRING","data":%q},"value":%s,"timestamp":"2024-05-06T07:08:09.010Z"}`, v.partition, v.key, value))
+		size := 5 + len(visitAvro(t, v.want))
+		want := fmt.Sprintf(`{"error_code":200,"cluster_id":"%s","topic_name":"rest-visits","partition_id":%d,"offset":%d,"timestamp":"2024-05-06T07:08:09.010Z",`+
+			`"key":{"type":"STRING","size":2},"value":{"type":"AVRO","subject":"rest-visits-value","schema_id":3,"schema_version":1,"size":%d}}`, cid, v.partition, v.offset, size)
+		if status != 200 || b != want {
+			t.Fatalf("REST v3 produce of %s: %d %s\nwant 200 %s", v.key, status, b, want)
+		}
+	}
+}
+
+// restGet gets url and returns the status and the body.
+func restGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// visitAvro is a visit's Avro binary encoding, through hamba/avro from
+// the Go value (not the proxy's code).
+func visitAvro(t *testing.T, w restVisit) []byte {
+	t.Helper()
+	type rec struct {
+		ID       int64    `avro:"id"`
+		Page     string   `avro:"page"`
+		Referrer *string  `avro:"referrer"`
+		Kind     string   `avro:"kind"`
+		Tags     []string `avro:"tags"`
+		Ms       float64  `avro:"ms"`
+	}
+	b, err := avro.Marshal(avro.MustParse(restVisitSchema), rec{w.ID, w.Page, w.Referrer, w.Kind, w.Tags, w.Ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // jsStep is one line of sr_avro.js.
 type jsStep struct {
 	Step       string          `json:"step"`
@@ -109,6 +236,7 @@ type jsStep struct {
 	BaseOffset string          `json:"baseOffset"`
 	Offset     string          `json:"offset"`
 	Key        *string         `json:"key"`
+	KeyID      *int            `json:"keyId"`
 	Value      json.RawMessage `json:"value"`
 	Encoded    string          `json:"encoded"`
 	Error      *struct {
@@ -134,7 +262,8 @@ func TestSchemaKafkajs(t *testing.T) {
 	url := "http://" + srAddr
 	// No initial rebalance delay: the kafkajs consumer is its group's only
 	// member.
-	p := kafkatest.StartProcess(t, "", "schema.registry.listeners="+url, "group.initial.rebalance.delay.ms=0")
+	rpAddr := kafkatest.FreePort(t)
+	p := kafkatest.StartProcess(t, "", "schema.registry.listeners="+url, "rest.proxy.listeners=http://"+rpAddr, "group.initial.rebalance.delay.ms=0")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cl, err := sr.NewClient(sr.URLs(url))
@@ -143,6 +272,7 @@ func TestSchemaKafkajs(t *testing.T) {
 	}
 	createTopic(t, p.Addr, "js-users", 1)
 	createTopic(t, p.Addr, "go-orders", 1)
+	createTopic(t, p.Addr, "rest-visits", 2)
 
 	// From Go: register e2e.go.Order and produce goOrders in the wire format.
 	orderAvro := avro.MustParse(goOrderSchema)
@@ -161,6 +291,9 @@ func TestSchemaKafkajs(t *testing.T) {
 			t.Fatalf("produce go-orders %d: %v", i, err)
 		}
 	}
+
+	// Through samsa server's REST Proxy: Avro records of v2 and v3.
+	produceRestVisits(t, "http://"+rpAddr)
 
 	start := time.Now()
 	lines := run(t, "", "node", filepath.Join(kafkajsDir, "sr_avro.js"), p.Addr, url)
@@ -193,16 +326,16 @@ func TestSchemaKafkajs(t *testing.T) {
 	// The JS client's registration gets the next id, again the same one;
 	// its subject is the record's full name (the client's default).
 	const subject = "e2e.js.User"
-	if got := id(next("register")); got != 2 {
-		t.Fatalf("registry.register: id %d, want 2 (go-orders-value has 1)", got)
+	if got := id(next("register")); got != 4 {
+		t.Fatalf("registry.register: id %d, want 4 (go-orders-value has 1, rest-visits-key 2, rest-visits-value 3)", got)
 	}
-	if got := id(next("register-again")); got != 2 {
-		t.Errorf("registry.register of the same schema reformatted: id %d, want 2", got)
+	if got := id(next("register-again")); got != 4 {
+		t.Errorf("registry.register of the same schema reformatted: id %d, want 4", got)
 	}
 	for _, w := range []struct {
 		subject string
 		id      int
-	}{{subject, 2}, {"go-orders-value", 1}} {
+	}{{subject, 4}, {"go-orders-value", 1}} {
 		s := next("latest")
 		if s.Subject != w.subject || id(s) != w.id {
 			t.Errorf("getLatestSchemaId(%s) = %d, want %d", s.Subject, id(s), w.id)
@@ -216,11 +349,13 @@ func TestSchemaKafkajs(t *testing.T) {
 
 	// Consumed and decoded by the JS client: go-orders then js-users, each
 	// in offset order, with the exact values.
-	consumed := func(topic string, off int, key string, wantID int, want any) {
+	consumed := func(topic string, part int32, off int64, key string, keyID *int, wantID int, want any) {
 		t.Helper()
 		s := next("consumed")
-		if s.Topic != topic || s.Partition != 0 || s.Offset != fmt.Sprint(off) || s.Key == nil || *s.Key != key || s.ID == nil || *s.ID != wantID {
-			t.Errorf("consumed %s p%d@%s key %v id %v; want %s p0@%d key %s id %d", s.Topic, s.Partition, s.Offset, s.Key, s.ID, topic, off, key, wantID)
+		if s.Topic != topic || s.Partition != part || s.Offset != fmt.Sprint(off) || s.Key == nil || *s.Key != key ||
+			!reflect.DeepEqual(s.KeyID, keyID) || s.ID == nil || *s.ID != wantID {
+			t.Errorf("consumed %s p%d@%s key %v (id %v) id %v; want %s p%d@%d key %s (id %v) id %d",
+				s.Topic, s.Partition, s.Offset, s.Key, s.KeyID, s.ID, topic, part, off, key, keyID, wantID)
 		}
 		got := reflect.New(reflect.TypeOf(want))
 		dec := json.NewDecoder(bytes.NewReader(s.Value))
@@ -234,10 +369,24 @@ func TestSchemaKafkajs(t *testing.T) {
 		}
 	}
 	for n, o := range goOrders {
-		consumed("go-orders", n, fmt.Sprintf("o%d", n), 1, o)
+		consumed("go-orders", 0, int64(n), fmt.Sprintf("o%d", n), nil, 1, o)
 	}
 	for n, u := range jsUsers {
-		consumed("js-users", n, fmt.Sprintf("u%d", n), 2, u)
+		consumed("js-users", 0, int64(n), fmt.Sprintf("u%d", n), nil, 4, u)
+	}
+	// rest-visits in partition then offset order; the v2 keys are Avro
+	// strings of schema 2, the v3 keys plain strings.
+	visits := slices.Clone(restVisits)
+	slices.SortStableFunc(visits, func(a, b restVisitRecord) int {
+		return cmp.Or(cmp.Compare(a.partition, b.partition), cmp.Compare(a.offset, b.offset))
+	})
+	for _, v := range visits {
+		var keyID *int
+		if v.key == "v0" || v.key == "v1" {
+			keyID = new(int)
+			*keyID = 2
+		}
+		consumed("rest-visits", v.partition, v.offset, v.key, keyID, 3, v.want)
 	}
 
 	// The client refuses a value the schema does not admit, naming the bad
@@ -258,8 +407,8 @@ func TestSchemaKafkajs(t *testing.T) {
 	// From Go: franz-go's client sees what the JS client registered, and the
 	// Serde decodes the records kafkajs produced.
 	latest, err := cl.SchemaByVersion(ctx, subject, -1)
-	if err != nil || latest.ID != 2 || latest.Version != 1 || latest.Type != sr.TypeAvro || latest.Schema.Schema != jsUserSchema {
-		t.Fatalf("franz-go: %s: %+v %v\nwant id 2 version 1 %s", subject, latest, err, jsUserSchema)
+	if err != nil || latest.ID != 4 || latest.Version != 1 || latest.Type != sr.TypeAvro || latest.Schema.Schema != jsUserSchema {
+		t.Fatalf("franz-go: %s: %+v %v\nwant id 4 version 1 %s", subject, latest, err, jsUserSchema)
 	}
 	// register() sets the subject's level on its first registration.
 	levels := cl.Compatibility(ctx, subject)
@@ -269,6 +418,25 @@ func TestSchemaKafkajs(t *testing.T) {
 	userAvro := avro.MustParse(latest.Schema.Schema)
 	serde.Register(latest.ID, jsUser{},
 		sr.DecodeFn(func(b []byte, v any) error { return avro.Unmarshal(userAvro, b, v) }))
+	// The REST Proxy's records, byte for byte: magic 0, schema id, the Avro
+	// encoding (keys of v2 too: the Avro string of schema 2).
+	visitRecs := readAll(t, p.Addr, "rest-visits")
+	for _, v := range restVisits {
+		part := visitRecs[v.partition]
+		if int64(len(part)) <= v.offset {
+			t.Fatalf("rest-visits partition %d has %d records", v.partition, len(part))
+		}
+		r := part[v.offset]
+		wantKey := []byte(v.key)
+		if v.key == "v0" || v.key == "v1" {
+			wantKey = append([]byte{0, 0, 0, 0, 2, byte(2 * len(v.key))}, v.key...)
+		}
+		wantValue := append([]byte{0, 0, 0, 0, 3}, visitAvro(t, v.want)...)
+		if !bytes.Equal(r.Key, wantKey) || !bytes.Equal(r.Value, wantValue) {
+			t.Errorf("rest-visits p%d@%d: key % x value % x\nwant key % x value % x", v.partition, v.offset, r.Key, r.Value, wantKey, wantValue)
+		}
+	}
+
 	recs := readAll(t, p.Addr, "js-users")[0]
 	if len(recs) != len(jsUsers) {
 		t.Fatalf("franz-go read %d records of js-users, want %d", len(recs), len(jsUsers))

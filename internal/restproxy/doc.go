@@ -41,23 +41,33 @@
 // the v3 types AVRO, JSONSCHEMA, PROTOBUF) go through the schema registry
 // at Config.SchemaRegistryURL with franz-go's sr client (schema.go): a
 // request's key_schema/value_schema is registered under TOPIC-key or
-// TOPIC-value (TopicNameStrategy), a *_schema_id is looked up, and records
-// are written in Confluent's wire format (byte 0, 4-byte id, for protobuf
-// the message indexes, payload). Consumer instances in those formats
-// decode by the id each record carries. Parsed schemas are cached by id in
-// registry.byID (its own mutex; never held across a network call). Avro
-// data uses Avro's JSON encoding (a non-null union value names its branch).
-// v3 records name their type per key and value (BINARY, JSON, STRING, and
-// the schema types with schema_id or schema).
+// TOPIC-value (TopicNameStrategy), a *_schema_id is looked up and must be
+// registered under that subject, as in the reference; v3 records may also
+// name a subject or subject_name_strategy (TOPIC_NAME, RECORD_NAME,
+// TOPIC_RECORD_NAME) and a schema_version, and a record without a type
+// takes the type of the schema it names, or the subject's latest schema
+// (JSON when the subject does not exist). A schema's references are
+// fetched from the registry and resolved when it is parsed (Avro named
+// types, JSON Schema $refs, .proto imports). Records are written in
+// Confluent's wire format (byte 0, 4-byte id, for protobuf the message
+// indexes, payload); the first message of a .proto is the one written.
+// Consumer instances in those formats decode by the id each record
+// carries. Parsed schemas are cached by id in registry.byID, the subject
+// versions of ids and subjects' latest versions beside it (one mutex,
+// never held across a network call). Avro data uses Avro's JSON encoding
+// (a non-null union value names its branch).
 //
 // # Errors
 //
 // Every HTTP error, including unknown paths, wrong methods and oversized
 // bodies, is a JSON body {"error_code":N,"message":"..."}: v2 uses the
 // reference's five-digit codes (40401 topic not found, 40403 consumer
-// instance not found, 42201/42202 key/value schema missing, 42203 data not
-// matching its schema, 42205 schema refused, 40801 registry unreachable,
-// ...), v3 the HTTP status. Request bodies are limited to
-// Config.MaxRequestBytes; the v3 streaming produce applies the limit to each
-// record instead of the whole stream.
+// instance not found, 42201/42202 key/value schema missing, 42205 a schema
+// that does not parse, 42206 schema formats without a registry, 42207 a
+// registry lookup or registration that failed, 40801 a record being read
+// whose schema cannot be fetched, ...), v3 the HTTP status (with the
+// five-digit code in the message, as the reference's produce does). Data
+// that does not match its schema is a 400 in both. Request bodies are
+// limited to Config.MaxRequestBytes; the v3 streaming produce applies the
+// limit to each record instead of the whole stream.
 package restproxy

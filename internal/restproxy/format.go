@@ -132,6 +132,9 @@ func (p *Proxy) produceFormat(r *http.Request) (Format, error) {
 	if !ok {
 		return nil, unsupportedMedia(r)
 	}
+	if schemaFormats[name] && p.reg == nil {
+		return nil, noRegistry()
+	}
 	f, err := p.lookupFormat(name, http.StatusUnsupportedMediaType, http.StatusUnsupportedMediaType)
 	if err != nil {
 		return nil, err

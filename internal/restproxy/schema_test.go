@@ -24,7 +24,8 @@ import (
 // broker, served over HTTP on a loopback port, and the proxy using it.
 func startWithRegistry(t *testing.T) (*env, string) {
 	t.Helper()
-	b := kafkatest.Start(t, "num.partitions=1")
+	// No initial rebalance delay: each consumer instance is its group's only member.
+	b := kafkatest.Start(t, "num.partitions=1", "group.initial.rebalance.delay.ms=0")
 	reg, err := schemaregistry.New(schemaregistry.Config{Seeds: []string{b.Addr}, Timeout: 10 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -124,12 +125,12 @@ func TestSchemaAvro(t *testing.T) {
 
 	// A value that does not match: 422 with a code, nothing produced.
 	for _, bad := range []string{`{"id":"x","tags":[],"raw":""}`, `{"id":3,"note":"bare","tags":[],"raw":""}`, `{"tags":[],"raw":""}`} {
-		e.wantErr(t, "POST", "/topics/orders", ctAvro, fmt.Sprintf(`{"value_schema_id":%d,"records":[{"value":%s}]}`, id, bad), 422, codeConversion)
+		e.wantErr(t, "POST", "/topics/orders", ctAvro, fmt.Sprintf(`{"value_schema_id":%d,"records":[{"value":%s}]}`, id, bad), 400, 400)
 	}
 	e.wantErr(t, "POST", "/topics/orders", ctAvro, `{"records":[{"value":{"id":1}}]}`, 422, codeValueSchemaMissing)
 	e.wantErr(t, "POST", "/topics/orders", ctAvro, fmt.Sprintf(`{"value_schema_id":%d,"records":[{"key":"k","value":%s}]}`, id, v2), 422, codeKeySchemaMissing)
 	e.wantErr(t, "POST", "/topics/orders", ctAvro, `{"value_schema":"{\"type\":\"nope\"}","records":[{"value":1}]}`, 422, codeInvalidSchema)
-	e.wantErr(t, "POST", "/topics/orders", ctAvro, `{"value_schema_id":9999,"records":[{"value":1}]}`, 422, codeInvalidSchema)
+	e.wantErr(t, "POST", "/topics/orders", ctAvro, `{"value_schema_id":9999,"records":[{"value":1}]}`, 422, codeSerialization)
 	e.want(t, "GET", "/topics/orders/partitions/0/offsets", "", "", 200, `{"beginning_offset":0,"end_offset":2}`)
 
 	// A consumer instance in avro format returns the same JSON.
@@ -172,12 +173,12 @@ func TestSchemaJSONSchemaAndProtobuf(t *testing.T) {
 	if !strings.Contains(b, `"key_schema_id":`) || strings.Contains(b, `"key_schema_id":null`) || strings.Contains(b, `"value_schema_id":null`) {
 		t.Fatalf("jsonschema produce: %s", b)
 	}
-	e.wantErr(t, "POST", "/topics/js", ctJSONSchema, fmt.Sprintf(`{"value_schema":%s,"records":[{"value":{"s":"x"}}]}`, js), 422, codeConversion)
+	e.wantErr(t, "POST", "/topics/js", ctJSONSchema, fmt.Sprintf(`{"value_schema":%s,"records":[{"value":{"s":"x"}}]}`, js), 400, 400)
 
 	proto, _ := jsonString("syntax = \"proto3\";\nmessage Point { int32 x = 1; string label = 2; repeated int64 ids = 3; }\n")
 	e.want(t, "POST", "/topics/pb", ctProtobuf,
 		fmt.Sprintf(`{"value_schema":%s,"records":[{"value":{"x":7,"label":"p","ids":["1","2"]}}]}`, proto), 200, "*")
-	e.wantErr(t, "POST", "/topics/pb", ctProtobuf, fmt.Sprintf(`{"value_schema":%s,"records":[{"value":{"nope":1}}]}`, proto), 422, codeConversion)
+	e.wantErr(t, "POST", "/topics/pb", ctProtobuf, fmt.Sprintf(`{"value_schema":%s,"records":[{"value":{"nope":1}}]}`, proto), 400, 400)
 	r := rawValues(t, e, "pb", 1)[0]
 	if r.Value[0] != 0 || r.Value[5] != 0 {
 		t.Fatalf("protobuf record % x: want magic 0 and message index byte 0", r.Value)
@@ -205,7 +206,7 @@ func TestSchemaRegistryUnreachable(t *testing.T) {
 	ln.Close()
 	e := start(t, func(c *Config) { c.SchemaRegistryURL = dead })
 	e.createTopic(t, "t", 1)
-	e.wantErr(t, "POST", "/topics/t", ctAvro, `{"value_schema":"\"string\"","records":[{"value":"x"}]}`, 408, codeSchemaRegistry)
+	e.wantErr(t, "POST", "/topics/t", ctAvro, `{"value_schema":"\"string\"","records":[{"value":"x"}]}`, 422, codeSerialization)
 }
 
 func TestSchemaV3Records(t *testing.T) {
@@ -250,7 +251,7 @@ func TestAvroJSONRoundTrip(t *testing.T) {
 		{"name":"nested","type":["null",{"type":"record","name":"N","fields":[{"name":"x","type":"long"}]}]},
 		{"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
 		{"name":"dflt","type":"string","default":"dv"}]}`
-	c, err := parseSchema(sr.TypeAvro, text)
+	c, err := parseSchema(sr.TypeAvro, text, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,8 @@ func TestV2Produce(t *testing.T) {
 	e.wantErr(t, "POST", "/topics/t", ctBinary, `{"records":[]}`, 422, 422)
 	e.wantErr(t, "POST", "/topics/t", "text/plain", `{"records":[{"value":null}]}`, 415, 415)
 	e.wantErr(t, "POST", "/topics/t", "", `{"records":[{"value":null}]}`, 415, 415)
-	e.wantErr(t, "POST", "/topics/t", "application/vnd.kafka.avro.v2+json", `{"records":[{"value":null}]}`, 415, 415)
+	// A schema format without a schema registry: the reference's 42206.
+	e.wantErr(t, "POST", "/topics/t", "application/vnd.kafka.avro.v2+json", `{"records":[{"value":null}]}`, 422, 42206)
 	e.want(t, "GET", "/topics/t/partitions/1/offsets", "", "", 200, `{"beginning_offset":0,"end_offset":3}`)
 	// Keyed records without a partition follow Kafka's murmur2 partitioner:
 	// the same key always lands on the same partition.

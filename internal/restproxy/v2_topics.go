@@ -363,13 +363,14 @@ func produceErrCode(err error) (int, string) {
 
 // produceCodecs resolves the key and value schemas of a schema format
 // request: registered from key_schema/value_schema under TOPIC-key and
-// TOPIC-value, or looked up by key_schema_id/value_schema_id. A side
-// without either is nil.
-func (p *Proxy) produceCodecs(ctx context.Context, f schemaFormat, topic string, req *v2ProduceRequest) (kc, vc *codec, err error) {
-	if kc, err = p.codecFor(ctx, f.typ, topic, true, schemaSide{req.KeySchema, req.KeySchemaID}); err != nil {
+// TOPIC-value, or looked up by key_schema_id/value_schema_id (which must
+// be registered under that subject, as in the reference). A side without
+// either is nil.
+func (p *Proxy) produceCodecs(ctx context.Context, f schemaFormat, topic string, req *v2ProduceRequest) (kc, vc *resolved, err error) {
+	if kc, err = p.codecFor(ctx, f.typ, true, topic, true, schemaSide{text: req.KeySchema, id: req.KeySchemaID}); err != nil {
 		return nil, nil, err
 	}
-	if vc, err = p.codecFor(ctx, f.typ, topic, false, schemaSide{req.ValueSchema, req.ValueSchemaID}); err != nil {
+	if vc, err = p.codecFor(ctx, f.typ, true, topic, false, schemaSide{text: req.ValueSchema, id: req.ValueSchemaID}); err != nil {
 		return nil, nil, err
 	}
 	return kc, vc, nil
@@ -377,29 +378,30 @@ func (p *Proxy) produceCodecs(ctx context.Context, f schemaFormat, topic string,
 
 // codecEncoder is the encoder of one side of a schema format request and
 // the schema id its response reports: null stays null; data without a
-// schema is refused with missingCode.
-func codecEncoder(c *codec, missingCode int, side string) (func(json.RawMessage) ([]byte, error), *int) {
+// schema is refused with missingCode; data its schema does not admit is a
+// 400, as in the reference.
+func codecEncoder(res *resolved, missingCode int, side string) (func(json.RawMessage) ([]byte, error), *int) {
 	return func(data json.RawMessage) ([]byte, error) {
 		if isNull(data) {
 			return nil, nil
 		}
-		if c == nil {
+		if res == nil {
 			return nil, errorf(http.StatusUnprocessableEntity, missingCode,
 				"Request includes %ss but does not include %s schema (%s_schema or %s_schema_id)", side, side, side, side)
 		}
-		b, err := c.encode(data)
+		b, err := res.c.encode(data)
 		if err != nil {
-			return nil, errorf(http.StatusUnprocessableEntity, codeConversion, "%v", err)
+			return nil, httpErr(http.StatusBadRequest, "%v", err)
 		}
 		return b, nil
-	}, schemaIDOf(c)
+	}, schemaIDOf(res)
 }
 
-func schemaIDOf(c *codec) *int {
-	if c == nil {
+func schemaIDOf(res *resolved) *int {
+	if res == nil {
 		return nil
 	}
-	id := c.id
+	id := res.c.id
 	return &id
 }
 

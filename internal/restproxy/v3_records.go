@@ -26,10 +26,22 @@ import (
 type v3Data struct {
 	Type string          `json:"type"`
 	Data json.RawMessage `json:"data"`
-	// AVRO, JSONSCHEMA and PROTOBUF: a registered schema's id, or a schema
-	// to register under TOPIC-key or TOPIC-value.
-	SchemaID *int    `json:"schema_id"`
-	Schema   *string `json:"schema"`
+	// The schema of AVRO, JSONSCHEMA and PROTOBUF data: a schema to
+	// register, or a registered schema by id or by version of a subject.
+	// A record without a type takes its type from the schema named by
+	// schema_id or schema_version, or else from the latest schema of the
+	// subject, as in the reference. The subject is subject, or the one
+	// subject_name_strategy gives (TOPIC_NAME by default: TOPIC-key,
+	// TOPIC-value).
+	SchemaID            *int    `json:"schema_id"`
+	SchemaVersion       *int    `json:"schema_version"`
+	Schema              *string `json:"schema"`
+	Subject             *string `json:"subject"`
+	SubjectNameStrategy *string `json:"subject_name_strategy"`
+}
+
+func (d *v3Data) side() schemaSide {
+	return schemaSide{text: d.Schema, id: d.SchemaID, version: d.SchemaVersion, subject: d.Subject, strategy: d.SubjectNameStrategy}
 }
 
 type v3ProduceRequest struct {
@@ -44,9 +56,11 @@ type v3ProduceRequest struct {
 }
 
 type v3DataSize struct {
-	Type     string `json:"type"`
-	Size     int    `json:"size"`
-	SchemaID *int   `json:"schema_id,omitempty"`
+	Type          string  `json:"type"`
+	Subject       *string `json:"subject,omitempty"`
+	SchemaID      *int    `json:"schema_id,omitempty"`
+	SchemaVersion *int    `json:"schema_version,omitempty"`
+	Size          int     `json:"size"`
 }
 
 type v3ProduceResponse struct {
@@ -61,39 +75,60 @@ type v3ProduceResponse struct {
 	Value       *v3DataSize `json:"value,omitempty"`
 }
 
-// v3Encode turns a v3 key or value of topic into bytes. An absent or null
-// data is a nil key or value; a missing type is JSON. Schema types return
-// the schema id used.
-func (p *Proxy) v3Encode(ctx context.Context, topic string, key bool, d *v3Data) ([]byte, string, *int, error) {
+// v3Encode turns a v3 key or value of topic into bytes and describes it
+// for the delivery report (without its size). An absent or null data is
+// a nil key or value; a record without a type or schema is JSON.
+func (p *Proxy) v3Encode(ctx context.Context, topic string, key bool, d *v3Data) ([]byte, v3DataSize, error) {
 	if d == nil {
-		return nil, "", nil, nil
+		return nil, v3DataSize{}, nil
 	}
 	typ := strings.ToUpper(d.Type)
-	if typ == "" {
-		typ = "JSON"
+	st, schemaType := schemaTypes[typ]
+	side := d.side()
+	if typ != "" && !schemaType {
+		if !side.empty() {
+			return nil, v3DataSize{Type: typ}, httpErr(http.StatusBadRequest, "type %s takes no schema, schema_id, schema_version, subject or subject_name_strategy", typ)
+		}
+		if isNull(d.Data) {
+			return nil, v3DataSize{Type: typ}, nil
+		}
+		b, err := v3EncodePlain(typ, d)
+		return b, v3DataSize{Type: typ}, err
 	}
+	if typ == "" && (p.reg == nil || isNull(d.Data)) && side.empty() {
+		// Without a registry a typeless record is JSON; null data needs
+		// no schema.
+		if isNull(d.Data) {
+			return nil, v3DataSize{Type: "JSON"}, nil
+		}
+		b, err := v3EncodePlain("JSON", d)
+		return b, v3DataSize{Type: "JSON"}, err
+	}
+	res, err := p.codecFor(ctx, st, schemaType, topic, key, side)
+	if err != nil {
+		return nil, v3DataSize{Type: typ}, err
+	}
+	if res == nil {
+		if schemaType {
+			return nil, v3DataSize{Type: typ}, httpErr(http.StatusBadRequest, "type %s needs schema_id, schema_version or schema", typ)
+		}
+		// No type and no subject for the topic: JSON.
+		if isNull(d.Data) {
+			return nil, v3DataSize{Type: "JSON"}, nil
+		}
+		b, err := v3EncodePlain("JSON", d)
+		return b, v3DataSize{Type: "JSON"}, err
+	}
+	id, version, subject := res.c.id, res.version, res.subject
+	desc := v3DataSize{Type: typeName(res.c.typ), SchemaID: &id, SchemaVersion: &version, Subject: &subject}
 	if isNull(d.Data) {
-		return nil, typ, nil, nil
+		return nil, desc, nil
 	}
-	if st, ok := schemaTypes[typ]; ok {
-		if p.reg == nil {
-			return nil, typ, nil, fmt.Errorf("type %s needs the schema registry, and this REST proxy has none configured (schema.registry.url)", typ)
-		}
-		c, err := p.codecFor(ctx, st, topic, key, schemaSide{d.Schema, d.SchemaID})
-		if err != nil {
-			return nil, typ, nil, err
-		}
-		if c == nil {
-			return nil, typ, nil, fmt.Errorf("type %s needs schema_id or schema", typ)
-		}
-		b, err := c.encode(d.Data)
-		if err != nil {
-			return nil, typ, nil, err
-		}
-		return b, typ, schemaIDOf(c), nil
+	b, err := res.c.encode(d.Data)
+	if err != nil {
+		return nil, desc, httpErr(http.StatusBadRequest, "%v", err)
 	}
-	b, err := v3EncodePlain(typ, d)
-	return b, typ, nil, err
+	return b, desc, nil
 }
 
 func v3EncodePlain(typ string, d *v3Data) ([]byte, error) {
@@ -174,23 +209,28 @@ func (p *Proxy) produceRecordsV3(w http.ResponseWriter, r *http.Request) {
 		bad := func(format string, a ...any) v3ProduceResponse {
 			return v3ProduceResponse{ErrorCode: http.StatusBadRequest, Message: fmt.Sprintf(format, a...)}
 		}
-		// A schema problem keeps its status (422 refused schema, 408
-		// registry unreachable); bad data is 400.
+		// A schema problem keeps its status (422 for the reference's
+		// 422xx codes, named in the message as the reference does); bad
+		// data is 400.
 		encodeFail := func(side string, err error) v3ProduceResponse {
 			var e *Error
 			if errors.As(err, &e) {
-				return v3ProduceResponse{ErrorCode: e.Status, Message: side + ": " + e.Message}
+				msg := side + ": " + e.Message
+				if e.Code != e.Status {
+					msg = fmt.Sprintf("Error: %d : %s", e.Code, msg)
+				}
+				return v3ProduceResponse{ErrorCode: e.Status, Message: msg}
 			}
 			return bad("%s: %v", side, err)
 		}
 		rec := &kgo.Record{Topic: topic}
 		ectx, ecancel := context.WithTimeout(r.Context(), p.cfg.RequestTimeout)
 		defer ecancel()
-		key, ktype, kid, err := p.v3Encode(ectx, topic, true, req.Key)
+		key, kdesc, err := p.v3Encode(ectx, topic, true, req.Key)
 		if err != nil {
 			return encodeFail("key", err)
 		}
-		val, vtype, vid, err := p.v3Encode(ectx, topic, false, req.Value)
+		val, vdesc, err := p.v3Encode(ectx, topic, false, req.Value)
 		if err != nil {
 			return encodeFail("value", err)
 		}
@@ -225,10 +265,12 @@ func (p *Proxy) produceRecordsV3(w http.ResponseWriter, r *http.Request) {
 		out := v3ProduceResponse{ErrorCode: http.StatusOK, ClusterID: md.Cluster, TopicName: topic,
 			PartitionID: &res.Record.Partition, Offset: &res.Record.Offset, Timestamp: &ts}
 		if req.Key != nil {
-			out.Key = &v3DataSize{ktype, len(key), kid}
+			kdesc.Size = len(key)
+			out.Key = &kdesc
 		}
 		if req.Value != nil {
-			out.Value = &v3DataSize{vtype, len(val), vid}
+			vdesc.Size = len(val)
+			out.Value = &vdesc
 		}
 		return out
 	}

@@ -71,7 +71,10 @@ func TestV3ProduceRecords(t *testing.T) {
 	// Errors of a single record are the HTTP status.
 	e.wantErr(t, "POST", c+"/topics/nope/records", ctJSON, `{"value":{"data":1}}`, 404, 404)
 	e.wantErr(t, "POST", c+"/topics/r/records", ctJSON, `{"partition_id":5,"value":{"data":1}}`, 404, 404)
-	e.wantErr(t, "POST", c+"/topics/r/records", ctJSON, `{"value":{"type":"AVRO","data":1}}`, 400, 400)
+	// A schema type without a schema registry: 422 (the reference's 42206).
+	e.wantErr(t, "POST", c+"/topics/r/records", ctJSON, `{"value":{"type":"AVRO","data":1}}`, 422, 422)
+	e.wantErr(t, "POST", c+"/topics/r/records", ctJSON, `{"value":{"schema_id":1,"data":1}}`, 422, 422)
+	e.wantErr(t, "POST", c+"/topics/r/records", ctJSON, `{"value":{"type":"JSON","schema_id":1,"data":1}}`, 400, 400)
 	e.wantErr(t, "POST", c+"/topics/r/records", ctJSON, `{"value":`, 400, 400)
 	e.wantErr(t, "POST", c+"/topics/r/records", ctJSON, ``, 400, 400)
 	big := fmt.Sprintf(`{"value":{"type":"STRING","data":%q}}`, strings.Repeat("x", 100<<10))

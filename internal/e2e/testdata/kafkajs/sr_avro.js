@@ -1,11 +1,12 @@
 // sr_avro.js BROKER REGISTRY_URL
 //
 // Driven by internal/e2e/schema_kafkajs_test.go against `samsa server` with
-// its built-in Schema Registry. Registers an Avro schema with
+// its built-in Schema Registry and REST Proxy. Registers an Avro schema with
 // @kafkajs/confluent-schema-registry, encodes values with it, produces them
 // with kafkajs to the topic js-users, consumes them back with a kafkajs
 // consumer group and decodes them; decodes the records the Go test produced
-// to go-orders with franz-go's sr.Serde; and tries to encode a value the
+// to go-orders with franz-go's sr.Serde and to rest-visits through the REST
+// Proxy (v2 and v3, Avro keys and values); and tries to encode a value the
 // schema does not admit. Every step prints one JSON object on stdout; kafkajs
 // logs go to stderr.
 'use strict'
@@ -90,9 +91,10 @@ async function main() {
     out({ step: 'produced', topic: a.topicName, partition: a.partition, errorCode: a.errorCode, baseOffset: a.baseOffset })
   }
 
-  // Read both topics to their known counts with one consumer group.
-  const want = { 'js-users': users.length, 'go-orders': 2 }
-  const seen = { 'js-users': 0, 'go-orders': 0 }
+  // Read the topics to their known counts with one consumer group: the Go
+  // test wrote two records to go-orders and four to rest-visits.
+  const want = { 'js-users': users.length, 'go-orders': 2, 'rest-visits': 4 }
+  const seen = { 'js-users': 0, 'go-orders': 0, 'rest-visits': 0 }
   const consumer = kafka.consumer({ groupId: 'samsa-e2e-kafkajs', maxWaitTimeInMs: 200 })
   await consumer.connect()
   await consumer.subscribe({ topics: Object.keys(want), fromBeginning: true })
@@ -101,12 +103,16 @@ async function main() {
     consumer
       .run({
         eachMessage: async ({ topic, partition, message }) => {
+          // A key in the wire format (the REST Proxy's Avro keys) is
+          // decoded too; others are strings.
+          const keyId = message.key ? wireID(message.key) : null
           consumed.push({
             step: 'consumed',
             topic,
             partition,
             offset: message.offset,
-            key: message.key && message.key.toString(),
+            key: keyId === null ? message.key && message.key.toString() : await registry.decode(message.key),
+            keyId,
             id: wireID(message.value),
             value: await registry.decode(message.value),
           })
@@ -118,7 +124,7 @@ async function main() {
   })
   await consumer.disconnect()
   // One consumer runs the partitions concurrently: print in a fixed order.
-  consumed.sort((a, b) => a.topic.localeCompare(b.topic) || Number(a.offset) - Number(b.offset))
+  consumed.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || Number(a.offset) - Number(b.offset))
   consumed.forEach(out)
 
   // A value the schema does not admit: the client refuses to encode it.
