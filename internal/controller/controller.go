@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -54,9 +55,27 @@ type Controller struct {
 	stop chan struct{}
 	done chan struct{}
 
+	// progress is each node's applied metadata offset as its heartbeats
+	// report it (DescribeQuorum's voter log end offsets); progressMu.
+	progressMu sync.Mutex
+	progress   map[int32]nodeProgress
+
 	// Owned by the run goroutine.
 	active    bool
 	deadlines map[int32]time.Time // heartbeat deadlines of registered brokers
+}
+
+type nodeProgress struct {
+	offset int64
+	at     time.Time
+}
+
+// Progress returns the metadata offset node id last reported and when.
+func (c *Controller) Progress(id int32) (int64, time.Time, bool) {
+	c.progressMu.Lock()
+	defer c.progressMu.Unlock()
+	p, ok := c.progress[id]
+	return p.offset, p.at, ok
 }
 
 type op struct {
@@ -76,7 +95,8 @@ func NewController(q *Quorum, set Settings, log *slog.Logger) *Controller {
 		set.ApplyTimeout = 10 * time.Second
 	}
 	c := &Controller{q: q, log: log.With("component", "controller"), set: set,
-		ops: make(chan *op), stop: make(chan struct{}), done: make(chan struct{}), deadlines: map[int32]time.Time{}}
+		ops: make(chan *op), stop: make(chan struct{}), done: make(chan struct{}), deadlines: map[int32]time.Time{},
+		progress: map[int32]nodeProgress{}}
 	go c.run()
 	return c
 }

@@ -218,6 +218,11 @@ func (h *Handler) describeQuorum(r *kmsg.DescribeQuorumRequest) *kmsg.DescribeQu
 	}
 	for _, m := range st.Members {
 		rs := kmsg.DescribeQuorumResponseTopicPartitionReplicaState{ReplicaID: m.ID, LogEndOffset: m.LogEndIndex, LastFetchTimestamp: -1, LastCaughtUpTimestamp: -1}
+		if m.LogEndIndex < 0 && h.c != nil {
+			if off, at, ok := h.c.Progress(m.ID); ok {
+				rs.LogEndOffset, m.LastContact = off, at
+			}
+		}
 		if !m.LastContact.IsZero() {
 			rs.LastFetchTimestamp = m.LastContact.UnixMilli()
 			rs.LastCaughtUpTimestamp = m.LastContact.UnixMilli()

@@ -67,6 +67,9 @@ func (c *Controller) Heartbeat(ctx context.Context, id int32, epoch int64, appli
 			return nil, nil, fmt.Errorf("%w: broker %d has epoch %d, not %d", ErrStaleBrokerEpoch, id, b.Epoch, epoch)
 		}
 		c.deadlines[id] = time.Now().Add(c.set.SessionTimeout)
+		c.progressMu.Lock()
+		c.progress[id] = nodeProgress{offset: applied, at: time.Now()}
+		c.progressMu.Unlock()
 		caught := applied >= epoch
 		switch {
 		case wantShutdown:
