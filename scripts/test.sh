@@ -52,8 +52,8 @@ go test -count=1 -timeout 20m "$@" ./...
 
 # The packages where goroutines share state also run under the race detector.
 if [ $# -eq 0 ]; then
-	echo "go test -race (network, broker, groups, transactions, partitions, storage)"
-	go test -race -count=1 -timeout 10m ./internal/protocol ./internal/broker ./internal/group ./internal/txn ./internal/replica ./internal/storage
+	echo "go test -race (network, broker, groups, transactions, partitions, storage, controller)"
+	go test -race -count=1 -timeout 10m ./internal/protocol ./internal/broker ./internal/group ./internal/txn ./internal/replica ./internal/storage ./internal/controller ./internal/metadata
 fi
 
 # Every run also fuzzes the decoders for a little while (FUZZTIME=0 skips),

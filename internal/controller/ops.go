@@ -215,20 +215,27 @@ func checkAssignment(im *metadata.Image, assign [][]int32) error {
 // first replica) are spread evenly and a partition's replicas sit on
 // different racks where the racks allow it (Kafka's rack-aware placement).
 func place(im *metadata.Image, n, rf int, first int) ([][]int32, error) {
-	brokers := im.LiveBrokers()
+	var brokers []*metadata.BrokerReg
+	for _, b := range im.LiveBrokers() {
+		if !b.ShuttingDown { // a leaving broker takes no new replicas
+			brokers = append(brokers, b)
+		}
+	}
 	if rf <= 0 {
 		return nil, fmt.Errorf("%w: replication factor must be larger than 0, or -1 to use the default value", ErrInvalidReplication)
 	}
 	if rf > len(brokers) {
-		return nil, fmt.Errorf("%w: unable to replicate the partition %d time(s): the target replication factor of %d cannot be reached because only %d broker(s) are registered", ErrInvalidReplication, rf, rf, len(brokers))
+		return nil, fmt.Errorf("%w: unable to replicate the partition %d time(s): the target replication factor of %d cannot be reached because only %d broker(s) are available", ErrInvalidReplication, rf, rf, len(brokers))
 	}
 	byRack := map[string][]int32{}
+	rackOf := map[int32]string{}
 	var racks []string
 	for _, b := range brokers {
 		if _, ok := byRack[b.Rack]; !ok {
 			racks = append(racks, b.Rack)
 		}
 		byRack[b.Rack] = append(byRack[b.Rack], b.ID)
+		rackOf[b.ID] = b.Rack
 	}
 	slices.Sort(racks)
 	var order []int32
@@ -243,15 +250,33 @@ func place(im *metadata.Image, n, rf int, first int) ([][]int32, error) {
 	out := make([][]int32, n)
 	for p := range n {
 		// Shift later replicas by a partition-dependent step so that the
-		// followers of one broker's leaderships spread too.
+		// followers of one broker's leaderships spread too; then take the
+		// next broker from there on a rack the partition does not use yet
+		// (any rack once every rack has a replica).
 		shift := 1 + ((first+p)/len(order))%max(1, len(order)-1)
 		replicas := []int32{order[(start+first+p)%len(order)]}
+		used := map[string]bool{rackOf[replicas[0]]: true}
 		for j := 1; j < rf; j++ {
-			idx := (start + first + p + j*shift) % len(order)
-			for slices.Contains(replicas, order[idx]) {
-				idx = (idx + 1) % len(order)
+			if len(used) == len(racks) {
+				clear(used) // every rack has one: the next may go anywhere
 			}
-			replicas = append(replicas, order[idx])
+			idx := (start + first + p + j*shift) % len(order)
+			pick := int32(-1)
+			for k := 0; k < len(order); k++ {
+				b := order[(idx+k)%len(order)]
+				if slices.Contains(replicas, b) {
+					continue
+				}
+				if !used[rackOf[b]] {
+					pick = b
+					break
+				}
+				if pick < 0 {
+					pick = b // fallback: a broker on a used rack
+				}
+			}
+			replicas = append(replicas, pick)
+			used[rackOf[pick]] = true
 		}
 		out[p] = replicas
 	}
