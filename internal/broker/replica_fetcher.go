@@ -256,10 +256,7 @@ func (ft *fetcher) handle(tp replica.TopicPartition, fp *fetchPart, sp kmsg.Fetc
 		// there. Ahead of its log end cannot happen with epochs checked.
 		if p.LogEndOffset() < sp.LogStartOffset {
 			c.log.Warn("follower is behind the leader's log start; restarting the replica there", "topic", tp.Topic, "partition", tp.Partition, "leader_log_start", sp.LogStartOffset)
-			if _, err := p.Log().DeleteRecordsBefore(p.LogEndOffset()); err != nil {
-				return err
-			}
-			return p.TruncateTo(sp.LogStartOffset)
+			return p.RestartAt(sp.LogStartOffset)
 		}
 		return kerr.ErrorForCode(sp.ErrorCode)
 	default:
@@ -285,5 +282,12 @@ func (ft *fetcher) handle(tp replica.TopicPartition, fp *fetchPart, sp kmsg.Fetc
 		}
 	}
 	p.SetFollowerHW(sp.HighWatermark)
+	// The leader's log start (DeleteRecords, retention) moves the
+	// follower's too, so a later leader does not serve deleted records.
+	if start := min(sp.LogStartOffset, p.LogEndOffset()); start > p.LogStartOffset() {
+		if _, err := p.Log().DeleteRecordsBefore(start); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/samsa-io/samsa/internal/clustertest"
 	"github.com/samsa-io/samsa/internal/kafkatest"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -253,6 +254,79 @@ func TestClusterBadQuorumConfig(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), tc.want) {
 			t.Errorf("%v: err %v, output:\n%s", tc.sets, err, out)
+		}
+	}
+}
+
+// TestClusterFollowerBehindLogStart: a follower that was down while the
+// leader's log start moved past everything it has (DeleteRecords) starts its
+// log again at the leader's log start, and when it leads later it serves
+// exactly the records the leader kept.
+func TestClusterFollowerBehindLogStart(t *testing.T) {
+	c := clustertest.Start(t, 3, clusterProps...)
+	c.WaitReady(t, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cl := c.Client(t, kgo.DefaultProduceTopic("trimmed"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "trimmed", -1, -1
+	rt.ReplicaAssignment = []kmsg.CreateTopicsRequestTopicReplicaAssignment{{Partition: 0, Replicas: []int32{1, 3}}}
+	rt.Configs = []kmsg.CreateTopicsRequestTopicConfig{{Name: "min.insync.replicas", Value: kmsg.StringPtr("1")}}
+	req.Topics = []kmsg.CreateTopicsRequestTopic{rt}
+	if r, err := req.RequestWith(ctx, cl); err != nil || r.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create: %v %+v", err, r)
+	}
+	waitFullISR(t, c, "trimmed", 1)
+	produce := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprint(i))}).FirstErr(); err != nil {
+				t.Fatalf("produce %d: %v", i, err)
+			}
+		}
+	}
+	produce(0, 100)
+	waitFullISR(t, c, "trimmed", 1)
+	c.Kill(3)
+	produce(100, 200)
+	// The high watermark passes 100 once node 3 leaves the ISR.
+	adm := c.Admin(t)
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		end, err := adm.ListEndOffsets(ctx, "trimmed")
+		if err != nil {
+			return err
+		}
+		if o, _ := end.Lookup("trimmed", 0); o.Err != nil || o.Offset != 200 {
+			return fmt.Errorf("high watermark %d (%v)", o.Offset, o.Err)
+		}
+		return nil
+	})
+	deleted, err := adm.DeleteRecords(ctx, kadm.Offsets{"trimmed": {0: {Topic: "trimmed", Partition: 0, At: 150}}})
+	if err != nil || deleted.Error() != nil {
+		t.Fatalf("delete records: %v %v", err, deleted.Error())
+	}
+	c.Restart(3)
+	waitFullISR(t, c, "trimmed", 1)
+	c.Kill(1)
+	if leader, _ := c.WaitLeader("trimmed", 0, 1, 20*time.Second); leader != 3 {
+		t.Fatalf("leader after killing node 1: %d, want 3", leader)
+	}
+	var start kadm.ListedOffsets
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		var err error
+		if start, err = c.Admin(t).ListStartOffsets(ctx, "trimmed"); err != nil {
+			return err
+		}
+		return start.Error()
+	})
+	if o, _ := start.Lookup("trimmed", 0); o.Offset != 150 {
+		t.Fatalf("log start on the new leader: %d, want 150", o.Offset)
+	}
+	got := consumeAll(t, c, "trimmed", 50)[0]
+	for i, r := range got {
+		if r.Offset != int64(150+i) || string(r.Value) != fmt.Sprint(150+i) {
+			t.Fatalf("record %d: offset %d value %q", i, r.Offset, r.Value)
 		}
 	}
 }

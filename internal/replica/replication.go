@@ -277,6 +277,16 @@ func (p *Partition) SetFollowerHW(hw int64) {
 	}
 }
 
+// RestartAt empties the log and starts it again at offset (a follower
+// behind its leader's log start), with the high watermark there.
+func (p *Partition) RestartAt(offset int64) error {
+	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
+		return p.appendFailed(err)
+	}
+	p.hw.Store(offset)
+	return nil
+}
+
 // TruncateTo drops records at and after offset (follower truncation after a
 // leader change) and lowers the high watermark with them.
 func (p *Partition) TruncateTo(offset int64) error {

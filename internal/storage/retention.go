@@ -274,6 +274,18 @@ func (l *Log) Truncate(offset int64) error {
 	return deleteSnapshots(l.dir, 0, newEnd)
 }
 
+// TruncateFullyAndStartAt empties the log and restarts it at offset, which
+// may be past the log end (a follower whose leader's log start moved past
+// everything the follower has, Kafka's truncateFullyAndStartAt).
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	return l.truncateFullyLocked(offset)
+}
+
 // truncateFullyLocked deletes every segment and restarts the log empty at
 // offset (Kafka's truncateFullyAndStartAt). Caller holds mu.
 func (l *Log) truncateFullyLocked(offset int64) error {
