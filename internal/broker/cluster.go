@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,7 +75,7 @@ func (b *Broker) joinCluster(found string) (string, error) {
 	isVoter := slices.Contains(cfg.ProcessRoles, "controller")
 	if !isVoter || !slices.Contains(cfg.ProcessRoles, "broker") {
 		return "", fmt.Errorf("process.roles=%s: this samsa runs cluster nodes as broker,controller only; dedicated broker or controller nodes are not supported yet",
-			joinComma(cfg.ProcessRoles))
+			strings.Join(cfg.ProcessRoles, ","))
 	}
 	var self *controller.Voter
 	for i := range voters {
@@ -82,7 +84,7 @@ func (b *Broker) joinCluster(found string) (string, error) {
 		}
 	}
 	if self == nil {
-		return "", fmt.Errorf("node.id %d is not in controller.quorum.voters (%s); a controller must be one of the voters", b.nodeID, joinComma(cfg.ControllerQuorumVoters))
+		return "", fmt.Errorf("node.id %d is not in controller.quorum.voters (%s); a controller must be one of the voters", b.nodeID, strings.Join(cfg.ControllerQuorumVoters, ","))
 	}
 	var ctlListener *config.Listener
 	for i := range cfg.Listeners {
@@ -124,7 +126,7 @@ func (b *Broker) joinCluster(found string) (string, error) {
 		return "", err
 	}
 	c.ctl = controller.NewController(c.q, controller.Settings{
-		SessionTimeout: time.Duration(intConfig(cfg, "broker.session.timeout.ms", 9000)) * time.Millisecond,
+		SessionTimeout: time.Duration(b.cfgInt("broker.session.timeout.ms", 9000)) * time.Millisecond,
 		UncleanElection: func(t *metadata.Topic) bool {
 			tc := cfg.ResolveTopic(t.Configs)
 			return tc.UncleanLeaderElectionEnable
@@ -141,7 +143,7 @@ func (b *Broker) joinCluster(found string) (string, error) {
 	c.client = controller.NewClient(c.q, c.handler, b.nodeID, ctlListener.Host)
 	c.log.Info("listening for controllers and brokers", "listener", ctlListener.Name, "address", ln.Addr().String(), "voters", len(voters))
 
-	timeout := time.Duration(intConfig(cfg, "initial.broker.registration.timeout.ms", 60000)) * time.Millisecond
+	timeout := time.Duration(b.cfgInt("initial.broker.registration.timeout.ms", 60000)) * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := c.waitQuorum(ctx, voters); err != nil {
@@ -155,29 +157,6 @@ func (b *Broker) joinCluster(found string) (string, error) {
 		return "", err
 	}
 	return id, nil
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += x
-	}
-	return out
-}
-
-func intConfig(cfg *config.Broker, key string, def int64) int64 {
-	v, ok := cfg.Get(key)
-	if !ok {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return def
-	}
-	return n
 }
 
 // waitQuorum waits until a leader is elected and the cluster is named.
@@ -195,7 +174,7 @@ func (c *cluster) waitQuorum(ctx context.Context, voters []controller.Voter) err
 				addrs = append(addrs, fmt.Sprintf("%d@%s", v.ID, v.Addr))
 			}
 			return fmt.Errorf("no controller quorum after %s: a majority of the voters (%s) must be running and reachable on their controller listeners",
-				time.Since(start).Round(time.Second), joinComma(addrs))
+				time.Since(start).Round(time.Second), strings.Join(addrs, ","))
 		case <-tick.C:
 			c.log.Info("waiting for a majority of the controller quorum", "voters", len(voters), "waited", time.Since(start).Round(time.Second))
 		case <-sub:
@@ -388,21 +367,9 @@ func (c *cluster) SetTopicConfigs(name string, configs map[string]string) (*meta
 	var t *metadata.Topic
 	err = c.waitImage(func(im *metadata.Image) bool {
 		t = im.Topic(name)
-		return t != nil && mapsEqual(t.Configs, configs)
+		return t != nil && maps.Equal(t.Configs, configs)
 	})
 	return t, err
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // AllocateProducerIDs implements metaStore (blocks of 1000, as Kafka).
@@ -434,7 +401,7 @@ func (c *cluster) start() {
 
 func (c *cluster) heartbeatLoop() {
 	defer c.wg.Done()
-	interval := time.Duration(intConfig(c.b.cfg, "broker.heartbeat.interval.ms", 2000)) * time.Millisecond
+	interval := time.Duration(c.b.cfgInt("broker.heartbeat.interval.ms", 2000)) * time.Millisecond
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -843,10 +810,7 @@ func (c *cluster) peer(id int32) (*kgo.Client, error) {
 	if cl := c.peers[addr]; cl != nil {
 		return cl, nil
 	}
-	local := c.localHost
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("samsa-broker-%d", c.b.nodeID)),
-		kgo.Dialer(func(ctx context.Context, _, host string) (net.Conn, error) { return controller.Dial(ctx, local, host) }),
-		kgo.RequestRetries(0))
+	cl, err := controller.NodeClient(addr, c.localHost, fmt.Sprintf("samsa-broker-%d", c.b.nodeID))
 	if err != nil {
 		return nil, err
 	}

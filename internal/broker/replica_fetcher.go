@@ -126,13 +126,10 @@ func (ft *fetcher) client() (*kgo.Client, error) {
 	if ft.cl != nil {
 		ft.cl.Close()
 	}
-	local := c.localHost
 	versions := kversion.Stable()
 	versions.SetMaxKeyVersion(kmsg.Fetch.Int16(), 12)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("samsa-replica-fetcher"),
-		kgo.MaxVersions(versions),
-		kgo.Dialer(func(ctx context.Context, _, host string) (net.Conn, error) { return controller.Dial(ctx, local, host) }),
-		kgo.RequestRetries(0), kgo.BrokerMaxReadBytes(256<<20))
+	cl, err := controller.NodeClient(addr, c.localHost, "samsa-replica-fetcher",
+		kgo.MaxVersions(versions), kgo.BrokerMaxReadBytes(256<<20))
 	if err != nil {
 		return nil, err
 	}

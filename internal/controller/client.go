@@ -47,15 +47,21 @@ func (c *Client) remote(addr string) (*kgo.Client, error) {
 	if cl := c.clients[addr]; cl != nil {
 		return cl, nil
 	}
-	local := c.localHost
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID(fmt.Sprintf("samsa-broker-%d", c.localID)),
-		kgo.Dialer(func(ctx context.Context, _, host string) (net.Conn, error) { return Dial(ctx, local, host) }),
-		kgo.RequestRetries(0), kgo.RetryTimeout(0), kgo.ConnIdleTimeout(time.Minute))
+	cl, err := NodeClient(addr, c.localHost, fmt.Sprintf("samsa-broker-%d", c.localID), kgo.ConnIdleTimeout(time.Minute))
 	if err != nil {
 		return nil, err
 	}
 	c.clients[addr] = cl
 	return cl, nil
+}
+
+// NodeClient returns a franz-go client for one other node at addr, dialing
+// from localHost (see Dial), for raw requests to that node (seed broker 0):
+// no retries, the caller decides.
+func NodeClient(addr, localHost, clientID string, opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ClientID(clientID),
+		kgo.Dialer(func(ctx context.Context, _, host string) (net.Conn, error) { return Dial(ctx, localHost, host) }),
+		kgo.RequestRetries(0), kgo.RetryTimeout(0)}, opts...)...)
 }
 
 // Request sends req to the active controller and returns its response.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -18,11 +19,12 @@ import (
 // controller answers NOT_CONTROLLER and the sender looks for the leader.
 type Handler struct {
 	q   *Quorum
-	c   *Controller // nil on a node that is not a voter
+	c   *Controller
 	log *slog.Logger
 }
 
-// NewHandler returns the controller listener's handler.
+// NewHandler returns the controller listener's handler for a voter's
+// controller (every cluster node is a voter in this version).
 func NewHandler(q *Quorum, c *Controller, log *slog.Logger) *Handler {
 	return &Handler{q: q, c: c, log: log.With("component", "controller-api")}
 }
@@ -64,9 +66,6 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 		return nil, fmt.Errorf("api key %d is not served on the controller listener", req.Key())
 	}
 	c := h.c
-	if c == nil && req.Key() != kmsg.ApiVersions.Int16() && req.Key() != kmsg.DescribeQuorum.Int16() {
-		c = &Controller{stop: closedChan}
-	}
 	switch r := req.(type) {
 	case *kmsg.ApiVersionsRequest:
 		resp := r.ResponseKind().(*kmsg.ApiVersionsResponse)
@@ -151,7 +150,11 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 			}
 			st := kmsg.NewCreateTopicsResponseTopic()
 			st.Topic = rt.Topic
-			t, err := c.CreateTopic(ctx, spec, r.ValidateOnly)
+			var t *metadata.Topic
+			err := config.ValidateTopicOverrides(spec.Configs)
+			if err == nil {
+				t, err = c.CreateTopic(ctx, spec, r.ValidateOnly)
+			}
 			st.ErrorCode, st.ErrorMessage = Code(err), message(err)
 			if t != nil {
 				st.TopicID, st.NumPartitions = t.ID, t.Partitions
@@ -195,8 +198,8 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 			}
 			var err error
 			if rr.ResourceType != kmsg.ConfigResourceTypeTopic {
-				err = fmt.Errorf("the controller only changes topic configs")
-			} else if !r.ValidateOnly {
+				err = fmt.Errorf("%w: the controller only changes topic configs", errInvalidRequest)
+			} else if err = config.ValidateTopicOverrides(configs); err == nil && !r.ValidateOnly {
 				_, err = c.SetTopicConfigs(ctx, rr.ResourceName, configs)
 			}
 			resp.Resources = append(resp.Resources, kmsg.AlterConfigsResponseResource{ResourceType: rr.ResourceType,
@@ -206,8 +209,6 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 	}
 	return nil, fmt.Errorf("api key %d is not served on the controller listener", req.Key())
 }
-
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (h *Handler) describeQuorum(r *kmsg.DescribeQuorumRequest) *kmsg.DescribeQuorumResponse {
 	resp := r.ResponseKind().(*kmsg.DescribeQuorumResponse)
@@ -262,11 +263,18 @@ func ProtocolID(name string) int16 {
 	return 0
 }
 
+var errInvalidRequest = errors.New("invalid request")
+
 // Code maps a controller error to its Kafka error code.
 func Code(err error) int16 {
+	var ce *config.Error
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &ce):
+		return kerr.InvalidConfig.Code
+	case errors.Is(err, errInvalidRequest):
+		return kerr.InvalidRequest.Code
 	case errors.Is(err, ErrNotController), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return kerr.NotController.Code
 	case errors.Is(err, ErrStaleBrokerEpoch):
