@@ -126,3 +126,21 @@ func TestV2BodyLimit(t *testing.T) {
 	e.want(t, "GET", "/topics/t/partitions/0/offsets", "", "", 200, `{"beginning_offset":0,"end_offset":0}`)
 	e.want(t, "POST", "/topics/t", ctBinary, fmt.Sprintf(`{"records":[{"value":%q}]}`, b64("small")), 200, "*")
 }
+
+// TestV2ProduceOffsetsInRequestOrder: the offsets of a produce that spans
+// partitions come back in the order of the request's records, not in the
+// order the partitions' writes completed.
+func TestV2ProduceOffsetsInRequestOrder(t *testing.T) {
+	e := start(t)
+	e.createTopic(t, "spread", 4)
+	var recs, want []string
+	next := map[int]int{}
+	for i := 0; i < 16; i++ {
+		p := []int{0, 1, 2, 3, 2, 0, 3, 1}[i%8]
+		recs = append(recs, fmt.Sprintf(`{"value":"dg==","partition":%d}`, p))
+		want = append(want, fmt.Sprintf(`{"partition":%d,"offset":%d,"error_code":null,"error":null}`, p, next[p]))
+		next[p]++
+	}
+	e.want(t, "POST", "/topics/spread", ctBinary, `{"records":[`+strings.Join(recs, ",")+`]}`, 200,
+		`{"key_schema_id":null,"value_schema_id":null,"offsets":[`+strings.Join(want, ",")+`]}`)
+}

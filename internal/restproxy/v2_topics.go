@@ -338,9 +338,17 @@ func (p *Proxy) produceV2(r *http.Request, toPartition bool) (int, any, error) {
 		}
 		recs[i] = kr
 	}
+	// ProduceSync returns results in completion order, which differs from
+	// the request's once records go to several partitions; the response
+	// lists them in request order, as the reference does.
+	at := make(map[*kgo.Record]int, len(recs))
+	for i, r := range recs {
+		at[r] = i
+	}
 	results := p.cl.ProduceSync(ctx, recs...)
 	resp.Offsets = make([]v2Offset, len(results))
-	for i, res := range results {
+	for _, res := range results {
+		i := at[res.Record]
 		if res.Err != nil {
 			code, msg := produceErrCode(res.Err)
 			resp.Offsets[i] = v2Offset{ErrorCode: &code, Error: &msg}
