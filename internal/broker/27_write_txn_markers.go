@@ -69,5 +69,10 @@ func (b *Broker) writeMarker(p *replica.Partition, pid int64, epoch int16, commi
 	if p.Topic == group.Topic {
 		return -1, b.completeGroupTxn(p.Index, pid, epoch, commit, coordinatorEpoch)
 	}
-	return p.WriteTxnMarker(pid, epoch, commit, coordinatorEpoch)
+	leaderEpoch := p.LeaderEpoch()
+	off, err := p.WriteTxnMarker(pid, epoch, commit, coordinatorEpoch)
+	if err != nil {
+		return off, err
+	}
+	return off, b.waitReplicated(p, off+1, leaderEpoch)
 }

@@ -129,6 +129,9 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 	if b.replicas, err = replica.NewManager(dirs, iv, sopts, log); err != nil {
 		return nil, err
 	}
+	if clustered {
+		b.replicas.SetClustered()
+	}
 	if err := b.openPartitions(); err != nil {
 		b.replicas.Close()
 		return nil, err
@@ -245,6 +248,10 @@ func (b *Broker) openPartitions() error {
 
 // Start opens every configured listener and starts background work.
 func (b *Broker) Start() error {
+	if b.cluster != nil {
+		// Partitions take their roles before any client can reach them.
+		b.cluster.start()
+	}
 	for _, l := range b.cfg.Listeners {
 		if b.isControllerListener(l.Name) {
 			continue
@@ -275,9 +282,6 @@ func (b *Broker) Start() error {
 			"advertised", net.JoinHostPort(ep.host, strconv.Itoa(int(ep.port))))
 	}
 	b.replicas.Start()
-	if b.cluster != nil {
-		b.cluster.start()
-	}
 	return nil
 }
 

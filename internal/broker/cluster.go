@@ -686,20 +686,19 @@ func (c *cluster) coordinatorFor(topic string, partition int32, listener string)
 	return leader, ep.Host, ep.Port, 0, nil
 }
 
-// waitCoordinatorAppend makes a coordinator's write wait, in a cluster,
-// until every in-sync replica has it (Kafka's coordinators append with
-// acks=all), so an acknowledged offset commit survives the leader's death.
-func (b *Broker) waitCoordinatorAppend(topic string, p int32) error {
+// waitReplicated makes a write the broker did itself (a coordinator's
+// record, a transaction marker) wait, in a cluster, until every in-sync
+// replica has it, as Kafka appends those with acks=all: an acknowledged
+// offset commit or a written marker survives the leader's death. end is an
+// offset at or past the write's end (the log end right after it), epoch
+// the leader epoch the write was made in.
+func (b *Broker) waitReplicated(part *replica.Partition, end int64, epoch int32) error {
 	if b.cluster == nil {
 		return nil
 	}
-	part := b.replicas.Partition(topic, p)
-	if part == nil {
-		return replica.ErrNotLeader
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(b.cfg.RequestTimeoutMs)*time.Millisecond)
 	defer cancel()
-	return part.WaitReplicated(ctx, part.LogEndOffset(), part.LeaderEpoch(), 1)
+	return part.WaitReplicated(ctx, end, epoch, int(part.Config().MinInsyncReplicas))
 }
 
 // syncCoordinators loads the coordinator partitions this broker now leads

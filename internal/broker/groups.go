@@ -11,6 +11,7 @@ import (
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/replica"
 )
 
 // The group coordinator runs once __consumer_offsets exists: at start when
@@ -127,11 +128,7 @@ func (b *Broker) cfgInt(key string, def int) int {
 // offsetsStore gives the coordinator the partitions of __consumer_offsets.
 type offsetsStore struct{ b *Broker }
 
-func (s offsetsStore) partition(p int32) (interface {
-	AppendInternal(record.Header) (int64, error)
-	ReadInternal(int64, int) ([]byte, error)
-	WriteTxnMarker(producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (int64, error)
-}, error) {
+func (s offsetsStore) partition(p int32) (*replica.Partition, error) {
 	part := s.b.replicas.Partition(group.Topic, p)
 	if part == nil {
 		return nil, fmt.Errorf("%w: %s-%d is not open", group.ErrNotCoordinator, group.Topic, p)
@@ -144,11 +141,12 @@ func (s offsetsStore) Append(p int32, batch record.Header) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	epoch := part.LeaderEpoch()
 	off, err := part.AppendInternal(batch)
 	if err != nil {
 		return off, err
 	}
-	return off, s.b.waitCoordinatorAppend(group.Topic, p)
+	return off, s.b.waitReplicated(part, part.LogEndOffset(), epoch)
 }
 
 func (s offsetsStore) WriteMarker(p int32, producerID int64, producerEpoch int16, commit bool, coordinatorEpoch int32) (int64, error) {
@@ -156,7 +154,12 @@ func (s offsetsStore) WriteMarker(p int32, producerID int64, producerEpoch int16
 	if err != nil {
 		return 0, err
 	}
-	return part.WriteTxnMarker(producerID, producerEpoch, commit, coordinatorEpoch)
+	epoch := part.LeaderEpoch()
+	off, err := part.WriteTxnMarker(producerID, producerEpoch, commit, coordinatorEpoch)
+	if err != nil {
+		return off, err
+	}
+	return off, s.b.waitReplicated(part, off+1, epoch)
 }
 
 func (s offsetsStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) {

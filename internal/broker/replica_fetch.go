@@ -68,27 +68,37 @@ func handleReplicaFetch(ctx context.Context, b *Broker, req *kmsg.FetchRequest) 
 			parts = append(parts, p)
 		}
 	}
-	// Positions first: they move the high watermark the response reports.
+	// Positions first, as they move the high watermark the response
+	// reports; but only of followers whose log agrees with this one up to
+	// their fetch offset: a diverging follower's offset says nothing about
+	// what it has of this leader's log (KIP-320).
 	for _, s := range slots {
-		if err := s.p.UpdateFollower(follower, s.rp.FetchOffset); err != nil {
-			s.sp.ErrorCode = errorCode(err)
+		p, rp, sp := s.p, s.rp, s.sp
+		if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
+			epoch, end := p.Log().EndOffsetForEpoch(rp.LastFetchedEpoch)
+			if epoch != rp.LastFetchedEpoch || end < rp.FetchOffset {
+				sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = epoch, end
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = p.HighWatermark(), p.LastStableOffset(), p.LogStartOffset()
+				continue
+			}
+		}
+		if rp.FetchOffset < p.LogStartOffset() || rp.FetchOffset > p.LogEndOffset() {
+			sp.ErrorCode = kerr.OffsetOutOfRange.Code
+			sp.HighWatermark, sp.LogStartOffset = p.HighWatermark(), p.LogStartOffset()
+			continue
+		}
+		if err := p.UpdateFollower(follower, rp.FetchOffset); err != nil {
+			sp.ErrorCode = errorCode(err)
 		}
 	}
 	fill := func() int {
 		total := 0
 		for _, s := range slots {
-			if s.sp.ErrorCode != 0 {
+			if s.sp.ErrorCode != 0 || s.sp.DivergingEpoch.EndOffset >= 0 {
 				continue
 			}
 			p, rp, sp := s.p, s.rp, s.sp
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = p.HighWatermark(), p.LastStableOffset(), p.LogStartOffset()
-			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
-				epoch, end := p.Log().EndOffsetForEpoch(rp.LastFetchedEpoch)
-				if epoch != rp.LastFetchedEpoch || end < rp.FetchOffset {
-					sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = epoch, end
-					continue
-				}
-			}
 			leo := p.LogEndOffset()
 			switch {
 			case rp.FetchOffset < p.LogStartOffset() || rp.FetchOffset > leo:

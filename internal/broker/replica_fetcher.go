@@ -253,7 +253,7 @@ func (ft *fetcher) handle(tp replica.TopicPartition, fp *fetchPart, sp kmsg.Fetc
 		// there. Ahead of its log end cannot happen with epochs checked.
 		if p.LogEndOffset() < sp.LogStartOffset {
 			c.log.Warn("follower is behind the leader's log start; restarting the replica there", "topic", tp.Topic, "partition", tp.Partition, "leader_log_start", sp.LogStartOffset)
-			return p.RestartAt(sp.LogStartOffset)
+			return p.RestartAt(sp.LogStartOffset, fp.epoch)
 		}
 		return kerr.ErrorForCode(sp.ErrorCode)
 	default:
@@ -261,19 +261,30 @@ func (ft *fetcher) handle(tp replica.TopicPartition, fp *fetchPart, sp kmsg.Fetc
 		// metadata to catch up; the reconcile loop reassigns.
 		return kerr.ErrorForCode(sp.ErrorCode)
 	}
-	if de := sp.DivergingEpoch; de.EndOffset >= 0 && de.Epoch >= 0 {
+	if de := sp.DivergingEpoch; de.EndOffset >= 0 || de.Epoch >= 0 {
 		// Our log has records the leader does not: cut back to where the
-		// two agree (the end of the diverging epoch on both sides).
-		to := de.EndOffset
-		if myEpoch, myEnd := p.Log().EndOffsetForEpoch(de.Epoch); myEpoch == de.Epoch && myEnd < to {
+		// two agree, as Kafka's fetcher does. When both logs have the
+		// diverging epoch, to the smaller of their ends of it; when ours
+		// does not, to the end of our last epoch before it, and ask again;
+		// when the leader has no epoch that old, to our high watermark.
+		var to int64
+		switch myEpoch, myEnd := p.Log().EndOffsetForEpoch(de.Epoch); {
+		case de.Epoch < 0:
+			to = p.HighWatermark()
+		case myEpoch == de.Epoch:
+			to = min(de.EndOffset, myEnd)
+		default:
 			to = myEnd
 		}
 		c.log.Info("truncating a follower whose log diverged from the leader's", "topic", tp.Topic, "partition", tp.Partition,
 			"from", p.LogEndOffset(), "to", to, "epoch", de.Epoch)
-		return p.TruncateTo(to)
+		return p.TruncateTo(to, fp.epoch)
 	}
 	if len(sp.RecordBatches) > 0 {
-		if err := p.AppendAsFollower(sp.RecordBatches); err != nil {
+		if err := p.AppendAsFollower(sp.RecordBatches, fp.epoch); err != nil {
+			if errors.Is(err, replica.ErrStale) {
+				return nil // the reconcile loop has moved the partition
+			}
 			c.log.Warn("appending replicated records failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 			return err
 		}

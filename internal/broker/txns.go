@@ -77,10 +77,11 @@ func (s txnStore) Append(p int32, batch record.Header) error {
 	if part == nil {
 		return fmt.Errorf("%s-%d is not open", txn.Topic, p)
 	}
+	epoch := part.LeaderEpoch()
 	if _, err := part.AppendInternal(batch); err != nil {
 		return err
 	}
-	return s.b.waitCoordinatorAppend(txn.Topic, p)
+	return s.b.waitReplicated(part, part.LogEndOffset(), epoch)
 }
 
 func (s txnStore) Read(p int32, offset int64, maxBytes int) ([]byte, error) {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -47,15 +48,21 @@ func (m *Mux) Close() error {
 }
 
 func (m *Mux) loop() {
+	var backoff time.Duration
 	for {
 		c, err := m.ln.Accept()
 		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				m.Close()
+				return
 			}
-			m.Close()
-			return
+			// Out of file descriptors and the like: keep the listener,
+			// which the node's quorum membership depends on.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
 		}
+		backoff = 0
 		go m.sort(c)
 	}
 }

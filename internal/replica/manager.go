@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samsa-io/samsa/internal/config"
@@ -39,11 +40,12 @@ type Manager struct {
 	intervals Intervals
 	opts      storage.Options
 
-	openMu  sync.Mutex // serializes OpenPartition; taken before mu
-	mu      sync.RWMutex
-	parts   map[TopicPartition]*Partition
-	topics  map[string][]*Partition // by topic, index = partition
-	located map[TopicPartition]*storage.Dir
+	openMu    sync.Mutex // serializes OpenPartition; taken before mu
+	clustered atomic.Bool
+	mu        sync.RWMutex
+	parts     map[TopicPartition]*Partition
+	topics    map[string][]*Partition // by topic, index = partition
+	located   map[TopicPartition]*storage.Dir
 	// uncleanable holds the logs whose cleaning failed; the cleaner skips
 	// them until restart. DeletePartitions drops deleted logs from it.
 	uncleanable map[*storage.Log]bool
@@ -75,6 +77,10 @@ func NewManager(dirs []*storage.Dir, iv Intervals, opts storage.Options, log *sl
 	}
 	return m, nil
 }
+
+// SetClustered makes partitions opened from now on start as followers with
+// their high watermark at the log start, until Partition.Become (clusters).
+func (m *Manager) SetClustered() { m.clustered.Store(true) }
 
 // OnDisk lists partitions found in the log dirs at start.
 func (m *Manager) OnDisk() []TopicPartition {
@@ -150,6 +156,13 @@ func (m *Manager) OpenPartition(topic string, index int32, id [16]byte, cfg *con
 		return nil, fmt.Errorf("open log %s-%d: %w", topic, index, err)
 	}
 	p = newPartition(topic, index, id, l, cfg, m.log)
+	if m.clustered.Load() {
+		// Nothing is served as leader until the metadata says so (Become),
+		// and nothing counts as committed before the leader says so.
+		p.repl.clustered.Store(true)
+		p.repl.follower.Store(true)
+		p.hw.Store(l.LogStartOffset())
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.located[tp] = d

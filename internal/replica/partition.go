@@ -30,6 +30,10 @@ type Partition struct {
 	waiters map[*Waiter]struct{}
 
 	repl replication // clusters only (replication.go)
+	// roleMu fences appends against role changes: appends as leader and as
+	// follower hold it shared and check the role inside; Become holds it
+	// exclusively.
+	roleMu sync.RWMutex
 }
 
 func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg *config.Topic, logger *slog.Logger) *Partition {
@@ -81,6 +85,11 @@ func (p *Partition) WriteTxnMarker(producerID int64, producerEpoch int16, commit
 	if err := p.offline.Load(); err != nil {
 		return 0, *err
 	}
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	if !p.IsLeader() {
+		return 0, ErrNotLeader
+	}
 	off, err := p.log.AppendMarker(producerID, producerEpoch, commit, coordinatorEpoch, p.leaderEpoch.Load())
 	if err != nil {
 		return 0, p.appendFailed(err)
@@ -129,6 +138,8 @@ func (p *Partition) AppendRecords(records []byte, produceVersion int16) (AppendR
 	if err := p.offline.Load(); err != nil {
 		return AppendResult{}, *err
 	}
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
 	if !p.IsLeader() {
 		return AppendResult{}, ErrNotLeader
 	}

@@ -19,6 +19,11 @@ func (p *Partition) AppendInternal(batch record.Header) (int64, error) {
 	if err := p.offline.Load(); err != nil {
 		return 0, *err
 	}
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	if !p.IsLeader() {
+		return 0, ErrNotLeader
+	}
 	info, err := p.log.AppendAsCoordinator(batch, p.leaderEpoch.Load())
 	if err != nil {
 		return 0, p.appendFailed(err)

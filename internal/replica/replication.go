@@ -57,6 +57,13 @@ type replication struct {
 	state     metadata.PartitionState
 	followers map[int32]*follower
 	pending   bool // an ISR change is with the controller
+	// adding is the follower a pending change adds to the ISR: it counts
+	// for the high watermark already (Kafka's maximal ISR), so a record is
+	// not committed without it should the change go through.
+	adding int32
+	// epochStart is this leader's log end when it took over: a follower
+	// joins the ISR only once it has everything up to there.
+	epochStart int64
 	// alterISR proposes an ISR to the controller (async).
 	alterISR func(p *Partition, isr []int32, leaderEpoch, partitionEpoch int32)
 }
@@ -76,6 +83,8 @@ func (p *Partition) State() metadata.PartitionState {
 // the ISR of a partition it already leads. It reports whether the leader or
 // epoch changed (a follower must then check for divergence).
 func (p *Partition) Become(self int32, st metadata.PartitionState, alterISR func(*Partition, []int32, int32, int32)) bool {
+	p.roleMu.Lock()
+	defer p.roleMu.Unlock()
 	r := &p.repl
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -83,9 +92,17 @@ func (p *Partition) Become(self int32, st metadata.PartitionState, alterISR func
 	r.self, r.alterISR = self, alterISR
 	changed := st.LeaderEpoch != r.state.LeaderEpoch || st.Leader != r.state.Leader || r.followers == nil
 	r.state = st.Clone()
-	r.pending = false
+	r.pending, r.adding = false, -1
 	p.leaderEpoch.Store(st.LeaderEpoch)
 	if st.Leader == self {
+		if changed {
+			// Followers asking where an older epoch ended learn it at
+			// once, before this leader appends anything.
+			if err := p.log.AssignEpochStart(st.LeaderEpoch); err != nil {
+				p.logger.Warn("recording the start of a leader epoch failed", "topic", p.Topic, "partition", p.Index, "err", err)
+			}
+			r.epochStart = p.log.LogEndOffset()
+		}
 		if changed || r.followers == nil {
 			now := time.Now()
 			r.followers = map[int32]*follower{}
@@ -121,7 +138,11 @@ func (p *Partition) Become(self int32, st metadata.PartitionState, alterISR func
 func (p *Partition) maybeAdvanceHWLocked() {
 	r := &p.repl
 	hw := p.log.LogEndOffset()
-	for _, id := range r.state.ISR {
+	isr := r.state.ISR
+	if r.pending && r.adding >= 0 {
+		isr = append(slices.Clone(isr), r.adding)
+	}
+	for _, id := range isr {
 		if id == r.self {
 			continue
 		}
@@ -175,10 +196,10 @@ func (p *Partition) UpdateFollower(id int32, fetchOffset int64) error {
 	p.maybeAdvanceHWLocked()
 	// Join the ISR once caught up to the high watermark (and at least to
 	// the start of this leader's epoch, Kafka's isFollowerInSync).
-	if !r.state.InISR(id) && !r.pending && fetchOffset >= p.hw.Load() && r.alterISR != nil {
+	if !r.state.InISR(id) && !r.pending && fetchOffset >= max(p.hw.Load(), r.epochStart) && r.alterISR != nil {
 		isr := append(slices.Clone(r.state.ISR), id)
 		slices.Sort(isr)
-		r.pending = true
+		r.pending, r.adding = true, id
 		go r.alterISR(p, isr, r.state.LeaderEpoch, r.state.PartitionEpoch)
 	}
 	return nil
@@ -205,14 +226,14 @@ func (p *Partition) CheckISR(maxLag time.Duration) {
 	if len(isr) == len(r.state.ISR) {
 		return
 	}
-	r.pending = true
+	r.pending, r.adding = true, -1
 	go r.alterISR(p, isr, r.state.LeaderEpoch, r.state.PartitionEpoch)
 }
 
 // AlterISRFailed lets the partition propose again after a failed change.
 func (p *Partition) AlterISRFailed() {
 	p.repl.mu.Lock()
-	p.repl.pending = false
+	p.repl.pending, p.repl.adding = false, -1
 	p.repl.mu.Unlock()
 }
 
@@ -229,9 +250,6 @@ func (p *Partition) ISRSize() int {
 // WaitReplicated waits until the high watermark reaches offset (acks=all),
 // or leadership is lost, or ctx ends.
 func (p *Partition) WaitReplicated(ctx context.Context, offset int64, epoch int32, minISR int) error {
-	if p.hw.Load() >= offset {
-		return p.checkISRAfterAppend(minISR)
-	}
 	w := NewWaiter([]*Partition{p})
 	defer w.Close()
 	for {
@@ -256,11 +274,30 @@ func (p *Partition) checkISRAfterAppend(minISR int) error {
 	return nil
 }
 
-// AppendAsFollower appends batches replicated from the leader.
-func (p *Partition) AppendAsFollower(batches []byte) error {
+// ErrStale: a fetch response for a role or epoch this partition has left.
+var ErrStale = errors.New("the partition's leader or epoch changed during the fetch")
+
+// followerAt holds roleMu shared if the partition follows at epoch; the
+// caller must call the returned unlock.
+func (p *Partition) followerAt(epoch int32) (func(), error) {
+	p.roleMu.RLock()
+	if !p.repl.follower.Load() || p.leaderEpoch.Load() != epoch {
+		p.roleMu.RUnlock()
+		return nil, ErrStale
+	}
+	return p.roleMu.RUnlock, nil
+}
+
+// AppendAsFollower appends batches replicated from the leader of epoch.
+func (p *Partition) AppendAsFollower(batches []byte, epoch int32) error {
 	if err := p.offline.Load(); err != nil {
 		return *err
 	}
+	unlock, err := p.followerAt(epoch)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := p.log.AppendAsFollower(batches); err != nil {
 		return p.appendFailed(err)
 	}
@@ -279,7 +316,12 @@ func (p *Partition) SetFollowerHW(hw int64) {
 
 // RestartAt empties the log and starts it again at offset (a follower
 // behind its leader's log start), with the high watermark there.
-func (p *Partition) RestartAt(offset int64) error {
+func (p *Partition) RestartAt(offset int64, epoch int32) error {
+	unlock, err := p.followerAt(epoch)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
 		return p.appendFailed(err)
 	}
@@ -289,7 +331,12 @@ func (p *Partition) RestartAt(offset int64) error {
 
 // TruncateTo drops records at and after offset (follower truncation after a
 // leader change) and lowers the high watermark with them.
-func (p *Partition) TruncateTo(offset int64) error {
+func (p *Partition) TruncateTo(offset int64, epoch int32) error {
+	unlock, err := p.followerAt(epoch)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if offset >= p.log.LogEndOffset() {
 		return nil
 	}

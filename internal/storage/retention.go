@@ -274,6 +274,23 @@ func (l *Log) Truncate(offset int64) error {
 	return deleteSnapshots(l.dir, 0, newEnd)
 }
 
+// AssignEpochStart records that leader epoch starts at the log end (a new
+// leader, before its first append: Kafka's maybeAssignEpochStartOffset), so
+// that followers asking for the end of an older epoch get the right answer
+// at once. An epoch not newer than the latest is ignored.
+func (l *Log) AssignEpochStart(epoch int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if l.epochs.assign(epoch, l.LogEndOffset()) {
+		l.updateLatestEpochLocked()
+		return l.epochs.flush()
+	}
+	return nil
+}
+
 // TruncateFullyAndStartAt empties the log and restarts it at offset, which
 // may be past the log end (a follower whose leader's log start moved past
 // everything the follower has, Kafka's truncateFullyAndStartAt).
