@@ -337,9 +337,6 @@ func (p *Partition) TruncateTo(offset int64, epoch int32) error {
 		return err
 	}
 	defer unlock()
-	if offset >= p.log.LogEndOffset() {
-		return nil
-	}
 	if err := p.log.Truncate(offset); err != nil {
 		return p.appendFailed(err)
 	}

@@ -611,3 +611,33 @@ func TestDir(t *testing.T) {
 		t.Fatal("marker not consumed")
 	}
 }
+
+// A leader records its epoch's start before appending (AssignEpochStart);
+// if it loses the leadership without appending, truncating to its log end
+// as a follower drops that empty epoch, so it no longer announces an epoch
+// its new leader never had (which made the follower loop on divergence).
+func TestEmptyEpochDroppedByTruncate(t *testing.T) {
+	e := newEnv(t, testCfg())
+	if _, err := e.log.AppendAsLeader(makeBatch(spec{n: 2}), 2, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.log.AssignEpochStart(3); err != nil {
+		t.Fatal(err)
+	}
+	if e.log.LatestEpoch() != 3 {
+		t.Fatalf("latest epoch %d after AssignEpochStart(3)", e.log.LatestEpoch())
+	}
+	if ep, end := e.log.EndOffsetForEpoch(2); ep != 2 || end != 2 {
+		t.Fatalf("EndOffsetForEpoch(2) = %d, %d", ep, end)
+	}
+	if err := e.log.Truncate(e.log.LogEndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	if e.log.LatestEpoch() != 2 || e.log.LogEndOffset() != 2 {
+		t.Fatalf("after truncating to the log end: epoch %d end %d", e.log.LatestEpoch(), e.log.LogEndOffset())
+	}
+	e.reopen()
+	if got := e.log.EpochEntries(); len(got) != 1 || got[0] != (EpochEntry{2, 0}) {
+		t.Fatalf("epochs after reopen: %v", got)
+	}
+}

@@ -215,6 +215,14 @@ func (l *Log) Truncate(offset int64) error {
 		return err
 	}
 	if offset >= l.LogEndOffset() {
+		// No records go, but an epoch that starts at the log end has
+		// none either (a leader that took over and appended nothing
+		// before it lost the leadership): it goes, or the follower would
+		// keep announcing an epoch its new leader never had.
+		if l.epochs.truncateFromEnd(l.LogEndOffset()) {
+			l.updateLatestEpochLocked()
+			return l.epochs.flush()
+		}
 		return nil
 	}
 	if offset < l.LogStartOffset() {
