@@ -704,41 +704,53 @@ func (b *Broker) waitReplicated(part *replica.Partition, end int64, epoch int32)
 // syncCoordinators loads the coordinator partitions this broker now leads
 // and unloads those it no longer leads.
 func (c *cluster) syncCoordinators(im *metadata.Image) {
-	c.syncGroups(im)
-	c.syncTxns(im)
-}
-
-func (c *cluster) syncTxns(im *metadata.Image) {
 	b := c.b
-	t := im.Topic(txn.Topic)
-	if t == nil {
-		return
+	if im.Topic(group.Topic) != nil {
+		b.groupsMu.Lock()
+		gc, err := b.groups.Load(), error(nil)
+		if gc == nil {
+			gc, err = b.startGroups()
+		}
+		b.groupsMu.Unlock()
+		if err != nil {
+			c.log.Error("starting the group coordinator failed", "err", err)
+		} else {
+			c.syncCoordinator(im, group.Topic, "group", gc.Loaded, func(p int32, _ *replica.Partition) error { return gc.LoadPartition(p) }, gc.UnloadPartition)
+		}
 	}
-	tc := b.txns.Load()
-	if tc == nil {
+	if im.Topic(txn.Topic) != nil {
 		b.txnsMu.Lock()
-		var err error
-		if tc = b.txns.Load(); tc == nil {
+		tc, err := b.txns.Load(), error(nil)
+		if tc == nil {
 			tc, err = b.startTxns()
 		}
 		b.txnsMu.Unlock()
 		if err != nil {
 			c.log.Error("starting the transaction coordinator failed", "err", err)
-			return
+		} else {
+			c.syncCoordinator(im, txn.Topic, "transaction", tc.Loaded,
+				func(p int32, part *replica.Partition) error { return tc.LoadPartition(p, part.LeaderEpoch()) }, tc.UnloadPartition)
 		}
 	}
+}
+
+// syncCoordinator loads the partitions of a coordinator's topic that this
+// broker leads and unloads the others.
+func (c *cluster) syncCoordinator(im *metadata.Image, topic, what string, loaded func(int32) bool,
+	load func(int32, *replica.Partition) error, unload func(int32)) {
+	t := im.Topic(topic)
 	for i := range t.Assignments {
 		p := int32(i)
-		part := b.replicas.Partition(txn.Topic, p)
-		lead := t.Assignments[i].Leader == b.nodeID && part != nil && part.IsLeader()
+		part := c.b.replicas.Partition(topic, p)
+		lead := t.Assignments[i].Leader == c.b.nodeID && part != nil && part.IsLeader()
 		switch {
-		case lead && !tc.Loaded(p):
-			if err := tc.LoadPartition(p, part.LeaderEpoch()); err != nil {
-				c.log.Error("loading a transaction coordinator partition failed", "partition", p, "err", err)
+		case lead && !loaded(p):
+			if err := load(p, part); err != nil {
+				c.log.Error("loading a coordinator partition failed", "coordinator", what, "partition", p, "err", err)
 			}
-		case !lead && tc.Loaded(p):
-			tc.UnloadPartition(p)
-			c.log.Info("no longer the transaction coordinator of a partition", "partition", p)
+		case !lead && loaded(p):
+			unload(p)
+			c.log.Info("no longer the coordinator of a partition", "coordinator", what, "partition", p)
 		}
 	}
 }
@@ -815,40 +827,4 @@ func (c *cluster) peer(id int32) (*kgo.Client, error) {
 	}
 	c.peers[addr] = cl
 	return cl, nil
-}
-
-func (c *cluster) syncGroups(im *metadata.Image) {
-	b := c.b
-	t := im.Topic(group.Topic)
-	if t == nil {
-		return
-	}
-	gc := b.groups.Load()
-	if gc == nil {
-		b.groupsMu.Lock()
-		var err error
-		if gc = b.groups.Load(); gc == nil {
-			gc, err = b.startGroups()
-		}
-		b.groupsMu.Unlock()
-		if err != nil {
-			c.log.Error("starting the group coordinator failed", "err", err)
-			return
-		}
-	}
-	for i := range t.Assignments {
-		p := int32(i)
-		lead := t.Assignments[i].Leader == b.nodeID
-		part := b.replicas.Partition(group.Topic, p)
-		lead = lead && part != nil && part.IsLeader()
-		switch {
-		case lead && !gc.Loaded(p):
-			if err := gc.LoadPartition(p); err != nil {
-				c.log.Error("loading a group coordinator partition failed", "partition", p, "err", err)
-			}
-		case !lead && gc.Loaded(p):
-			gc.UnloadPartition(p)
-			c.log.Info("no longer the group coordinator of a partition", "partition", p)
-		}
-	}
 }

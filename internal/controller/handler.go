@@ -275,8 +275,10 @@ func Code(err error) int16 {
 		return kerr.InvalidConfig.Code
 	case errors.Is(err, errInvalidRequest):
 		return kerr.InvalidRequest.Code
-	case errors.Is(err, ErrNotController), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrNotController), errors.Is(err, context.Canceled):
 		return kerr.NotController.Code
+	case errors.Is(err, context.DeadlineExceeded):
+		return kerr.RequestTimedOut.Code
 	case errors.Is(err, ErrStaleBrokerEpoch):
 		return kerr.StaleBrokerEpoch.Code
 	case errors.Is(err, ErrUnknownBroker):

@@ -74,8 +74,15 @@ func (c *Controller) Heartbeat(ctx context.Context, id int32, epoch int64, appli
 		switch {
 		case wantShutdown:
 			if b.ShuttingDown {
-				// Done once it leads nothing.
-				return nil, HeartbeatResult{Fenced: b.Fenced, CaughtUp: caught, ShouldShutdown: !leadsAny(im, id)}, nil
+				// Done once it leads nothing; then it is fenced at once,
+				// so that its next process registers without waiting for
+				// this session to expire.
+				if leadsAny(im, id) {
+					return nil, HeartbeatResult{Fenced: b.Fenced, CaughtUp: caught}, nil
+				}
+				delete(c.deadlines, id)
+				return metadata.Batch{{Type: metadata.RecBrokerState, BrokerID: id, Fenced: true, Shutdown: true}},
+					HeartbeatResult{Fenced: true, CaughtUp: caught, ShouldShutdown: true}, nil
 			}
 			batch := c.fenceRecords(im, id, true)
 			return batch, HeartbeatResult{Fenced: b.Fenced, CaughtUp: caught, ShouldShutdown: true}, nil
