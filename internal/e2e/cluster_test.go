@@ -3,11 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +115,31 @@ func TestClusterBasics(t *testing.T) {
 		t.Fatalf("no new leader for orders-0 after killing %d", old)
 	}
 	t.Logf("orders-0: leader %d -> %d in %v", old, leader, took)
+	// samsa cluster status shows the two live brokers and every partition
+	// under-replicated, none offline.
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		out, err := exec.Command(kafkatest.Binary(t), "cluster", "status", "-o", "json", "-b", c.Addr(int(leader))).Output()
+		if err != nil {
+			return err
+		}
+		var st struct {
+			Brokers []struct{ ID int32 }    `json:"brokers"`
+			Under   []struct{ ISR []int32 } `json:"under_replicated"`
+			Offline []json.RawMessage       `json:"offline"`
+		}
+		if err := json.Unmarshal(out, &st); err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		if len(st.Brokers) != 2 || len(st.Under) != 6 || len(st.Offline) != 0 {
+			return fmt.Errorf("cluster status: %s", out)
+		}
+		for _, u := range st.Under {
+			if slices.Contains(u.ISR, old) {
+				return fmt.Errorf("killed node %d still in an ISR: %s", old, out)
+			}
+		}
+		return nil
+	})
 	produce(600, 900)
 	checkAll(900)
 
