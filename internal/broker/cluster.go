@@ -131,8 +131,11 @@ func (b *Broker) joinCluster(found string) (string, error) {
 			tc := cfg.ResolveTopic(t.Configs)
 			return tc.UncleanLeaderElectionEnable
 		},
-		DefaultRF:     cfg.DefaultReplicationFactor,
-		NumPartitions: cfg.NumPartitions,
+		DefaultRF:         cfg.DefaultReplicationFactor,
+		NumPartitions:     cfg.NumPartitions,
+		AutoLeaderBalance: cfg.AutoLeaderRebalanceEnable,
+		ImbalanceInterval: time.Duration(b.cfgInt("leader.imbalance.check.interval.seconds", 300)) * time.Second,
+		ImbalancePercent:  int(b.cfgInt("leader.imbalance.per.broker.percentage", 10)),
 	}, b.baseLog.With("node_id", b.nodeID))
 	c.handler = controller.NewHandler(c.q, c.ctl, b.baseLog.With("node_id", b.nodeID))
 	c.ctlServer = protocol.NewServer(protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, IdleTimeout: 10 * time.Minute}, c.handler, b.baseLog, nil)

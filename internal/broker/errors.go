@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 
 	"github.com/samsa-io/samsa/internal/metadata"
@@ -40,6 +41,7 @@ var errorCodes = []struct {
 	{metadata.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
 	{metadata.ErrInvalidTopic, kerr.InvalidTopicException},
 	{metadata.ErrInvalidPartitions, kerr.InvalidPartitions},
+	{context.DeadlineExceeded, kerr.RequestTimedOut}, // the controller did not answer in time
 }
 
 // errorCode returns the Kafka error code for err (0 for nil), falling back

@@ -32,16 +32,21 @@ var (
 	ErrEligibleLeaders       = errors.New("no eligible leader")
 	ErrNoReassignment        = errors.New("no reassignment in progress")
 	ErrReassignmentInProgres = errors.New("a reassignment is in progress")
+	ErrPreferredNotAvailable = errors.New("the preferred leader is not available")
 )
 
 // Settings are the controller's policies, from the broker config.
 type Settings struct {
-	SessionTimeout    time.Duration                // broker.session.timeout.ms
-	UncleanElection   func(t *metadata.Topic) bool // unclean.leader.election.enable of a topic
-	DefaultRF         int16                        // default.replication.factor
-	NumPartitions     int32                        // num.partitions
-	ApplyTimeout      time.Duration
+	SessionTimeout  time.Duration                // broker.session.timeout.ms
+	UncleanElection func(t *metadata.Topic) bool // unclean.leader.election.enable of a topic
+	DefaultRF       int16                        // default.replication.factor
+	NumPartitions   int32                        // num.partitions
+	ApplyTimeout    time.Duration
+	// auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds
+	// and leader.imbalance.per.broker.percentage.
 	AutoLeaderBalance bool
+	ImbalanceInterval time.Duration
+	ImbalancePercent  int
 }
 
 // Controller is the active controller's logic. It runs on every voter and
@@ -61,8 +66,9 @@ type Controller struct {
 	progress   map[int32]nodeProgress
 
 	// Owned by the run goroutine.
-	active    bool
-	deadlines map[int32]time.Time // heartbeat deadlines of registered brokers
+	active        bool
+	deadlines     map[int32]time.Time // heartbeat deadlines of registered brokers
+	nextRebalance time.Time           // the next background preferred election
 }
 
 type nodeProgress struct {
@@ -157,6 +163,9 @@ func (c *Controller) run() {
 		case <-tick.C:
 			if c.active {
 				c.checkSessions()
+				if c.rebalanceDue(time.Now()) {
+					c.rebalanceLeaders()
+				}
 			}
 		}
 	}
@@ -173,6 +182,7 @@ func (c *Controller) becomeActive() {
 	im := c.q.Image()
 	now := time.Now()
 	clear(c.deadlines)
+	c.nextRebalance = now.Add(c.set.ImbalanceInterval)
 	for id := range im.Brokers {
 		c.deadlines[id] = now.Add(c.set.SessionTimeout)
 	}
@@ -301,15 +311,12 @@ func (c *Controller) elect(im *metadata.Image, t *metadata.Topic, ps *metadata.P
 		n.ISR = []int32{keep}
 	}
 	leader := int32(-1)
-	if live(im, n.Leader, gone) && n.InISR(n.Leader) && !slices.Contains(n.RemovingReplicas, n.Leader) {
+	if live(im, n.Leader, gone) && n.InISR(n.Leader) {
 		leader = n.Leader
-	} else {
-		for _, r := range n.Replicas {
-			if n.InISR(r) && live(im, r, gone) && !slices.Contains(n.RemovingReplicas, r) {
-				leader = r
-				break
-			}
-		}
+	} else if leader = firstLive(im, without(n.Replicas, n.RemovingReplicas), n.ISR, gone); leader < 0 {
+		// A replica a reassignment is removing leads only when no
+		// staying one can.
+		leader = firstLive(im, n.RemovingReplicas, n.ISR, gone)
 	}
 	if leader == -1 && c.set.UncleanElection != nil && c.set.UncleanElection(t) {
 		for _, r := range n.Replicas {

@@ -204,9 +204,15 @@ func TestElect(t *testing.T) {
 			want: metadata.PartitionState{Replicas: r, ISR: []int32{3}, Leader: 3, LeaderEpoch: 5, PartitionEpoch: 8, LeaderRecovering: true}},
 		{name: "unclean election with no live replica", brokers: []brokerSpec{{id: 1, fenced: true}, {id: 2, down: true}}, unclean: isTopic("t"),
 			in: ps([]int32{1, 2}, []int32{1}, 1, 4, 7), want: ps([]int32{1, 2}, []int32{1}, -1, 5, 8), changed: true},
-		{name: "a leader being removed hands over", brokers: liveBrokers(1, 2, 3),
+		{name: "a live leader being removed leads until the reassignment completes", brokers: liveBrokers(1, 2, 3),
 			in:   metadata.PartitionState{Replicas: r, ISR: []int32{1, 2, 3}, Leader: 1, RemovingReplicas: []int32{1}},
-			want: metadata.PartitionState{Replicas: r, ISR: []int32{1, 2, 3}, Leader: 3, LeaderEpoch: 1, PartitionEpoch: 1, RemovingReplicas: []int32{1}}, changed: true},
+			want: metadata.PartitionState{Replicas: r, ISR: []int32{1, 2, 3}, Leader: 1, RemovingReplicas: []int32{1}}},
+		{name: "a new leader is one that stays", brokers: []brokerSpec{{id: 1, fenced: true}, {id: 2}, {id: 3}},
+			in:   metadata.PartitionState{Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}, Leader: 1, RemovingReplicas: []int32{2}},
+			want: metadata.PartitionState{Replicas: []int32{1, 2, 3}, ISR: []int32{2, 3}, Leader: 3, LeaderEpoch: 1, PartitionEpoch: 1, RemovingReplicas: []int32{2}}, changed: true},
+		{name: "a replica being removed leads when no other can", brokers: []brokerSpec{{id: 1, fenced: true}, {id: 2}, {id: 3}},
+			in:   metadata.PartitionState{Replicas: []int32{1, 3, 2}, ISR: []int32{1, 2}, Leader: 1, AddingReplicas: []int32{3}, RemovingReplicas: []int32{2}},
+			want: metadata.PartitionState{Replicas: []int32{1, 3, 2}, ISR: []int32{2}, Leader: 2, LeaderEpoch: 1, PartitionEpoch: 1, AddingReplicas: []int32{3}, RemovingReplicas: []int32{2}}, changed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := &metadata.Topic{Name: "t", ID: metadata.UUID{1}, Assignments: []metadata.PartitionState{tc.in.Clone()}}

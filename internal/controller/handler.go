@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
@@ -30,16 +32,19 @@ func NewHandler(q *Quorum, c *Controller, log *slog.Logger) *Handler {
 }
 
 var served = map[int16][2]int16{
-	kmsg.ApiVersions.Int16():         {0, 4},
-	kmsg.CreateTopics.Int16():        {2, 7},
-	kmsg.DeleteTopics.Int16():        {1, 6},
-	kmsg.AlterConfigs.Int16():        {0, 2},
-	kmsg.CreatePartitions.Int16():    {0, 3},
-	kmsg.DescribeQuorum.Int16():      {0, 1},
-	kmsg.AlterPartition.Int16():      {2, 3},
-	kmsg.BrokerRegistration.Int16():  {0, 3},
-	kmsg.BrokerHeartbeat.Int16():     {0, 1},
-	kmsg.AllocateProducerIDs.Int16(): {0, 0},
+	kmsg.ApiVersions.Int16():                {0, 4},
+	kmsg.CreateTopics.Int16():               {2, 7},
+	kmsg.DeleteTopics.Int16():               {1, 6},
+	kmsg.AlterConfigs.Int16():               {0, 2},
+	kmsg.CreatePartitions.Int16():           {0, 3},
+	kmsg.DescribeQuorum.Int16():             {0, 1},
+	kmsg.AlterPartition.Int16():             {2, 3},
+	kmsg.BrokerRegistration.Int16():         {0, 3},
+	kmsg.BrokerHeartbeat.Int16():            {0, 1},
+	kmsg.AllocateProducerIDs.Int16():        {0, 0},
+	kmsg.ElectLeaders.Int16():               {0, 2},
+	kmsg.AlterPartitionAssignments.Int16():  {0, 0},
+	kmsg.ListPartitionReassignments.Int16(): {0, 0},
 }
 
 // Versions reports the versions served for key.
@@ -187,6 +192,12 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 			resp.Topics = append(resp.Topics, kmsg.CreatePartitionsResponseTopic{Topic: rt.Topic, ErrorCode: Code(err), ErrorMessage: message(err)})
 		}
 		return resp, nil
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		return h.alterReassignments(ctx, r), nil
+	case *kmsg.ListPartitionReassignmentsRequest:
+		return ListReassignmentsResponse(h.q.Image(), r), nil
+	case *kmsg.ElectLeadersRequest:
+		return h.electLeaders(ctx, r), nil
 	case *kmsg.AlterConfigsRequest:
 		resp := r.ResponseKind().(*kmsg.AlterConfigsResponse)
 		for _, rr := range r.Resources {
@@ -208,6 +219,93 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 		return resp, nil
 	}
 	return nil, fmt.Errorf("api key %d is not served on the controller listener", req.Key())
+}
+
+func (h *Handler) alterReassignments(ctx context.Context, r *kmsg.AlterPartitionAssignmentsRequest) *kmsg.AlterPartitionAssignmentsResponse {
+	resp := r.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+	var reqs []Reassignment
+	for _, rt := range r.Topics {
+		for _, rp := range rt.Partitions {
+			reqs = append(reqs, Reassignment{Topic: rt.Topic, Partition: rp.Partition, Replicas: rp.Replicas})
+		}
+	}
+	errs, err := h.c.Reassign(ctx, reqs)
+	if err != nil {
+		resp.ErrorCode, resp.ErrorMessage = Code(err), message(err)
+		return resp
+	}
+	i := 0
+	for _, rt := range r.Topics {
+		st := kmsg.AlterPartitionAssignmentsResponseTopic{Topic: rt.Topic}
+		for _, rp := range rt.Partitions {
+			st.Partitions = append(st.Partitions, kmsg.AlterPartitionAssignmentsResponseTopicPartition{
+				Partition: rp.Partition, ErrorCode: Code(errs[i]), ErrorMessage: message(errs[i])})
+			i++
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+// ListReassignmentsResponse answers ListPartitionReassignments from an
+// image (any node's applied image will do: brokers answer it themselves).
+func ListReassignmentsResponse(im *metadata.Image, r *kmsg.ListPartitionReassignmentsRequest) *kmsg.ListPartitionReassignmentsResponse {
+	resp := r.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
+	var want map[string][]int32
+	if r.Topics != nil {
+		want = map[string][]int32{}
+		for _, t := range r.Topics {
+			want[t.Topic] = append(want[t.Topic], t.Partitions...)
+		}
+	}
+	got := ListReassignments(im, want)
+	for _, name := range slices.Sorted(maps.Keys(got)) {
+		st := kmsg.ListPartitionReassignmentsResponseTopic{Topic: name}
+		for _, p := range slices.Sorted(maps.Keys(got[name])) {
+			ps := got[name][p]
+			st.Partitions = append(st.Partitions, kmsg.ListPartitionReassignmentsResponseTopicPartition{Partition: p,
+				Replicas: ps.Replicas, AddingReplicas: nonNil(ps.AddingReplicas), RemovingReplicas: nonNil(ps.RemovingReplicas)})
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+func nonNil(s []int32) []int32 {
+	if s == nil {
+		return []int32{}
+	}
+	return s
+}
+
+func (h *Handler) electLeaders(ctx context.Context, r *kmsg.ElectLeadersRequest) *kmsg.ElectLeadersResponse {
+	resp := r.ResponseKind().(*kmsg.ElectLeadersResponse)
+	var parts map[string][]int32
+	if r.Topics != nil {
+		parts = map[string][]int32{}
+		for _, t := range r.Topics {
+			parts[t.Topic] = append(parts[t.Topic], t.Partitions...)
+		}
+	}
+	res, err := h.c.ElectLeaders(ctx, r.ElectionType, parts)
+	if err != nil {
+		resp.ErrorCode = Code(err)
+		return resp
+	}
+	return ElectLeadersResponse(resp, res)
+}
+
+// ElectLeadersResponse fills resp with results, grouped by topic in their
+// order.
+func ElectLeadersResponse(resp *kmsg.ElectLeadersResponse, res []ElectionResult) *kmsg.ElectLeadersResponse {
+	for _, e := range res {
+		if n := len(resp.Topics); n == 0 || resp.Topics[n-1].Topic != e.Topic {
+			resp.Topics = append(resp.Topics, kmsg.ElectLeadersResponseTopic{Topic: e.Topic})
+		}
+		t := &resp.Topics[len(resp.Topics)-1]
+		t.Partitions = append(t.Partitions, kmsg.ElectLeadersResponseTopicPartition{Partition: e.Partition, ErrorCode: Code(e.Err), ErrorMessage: message(e.Err)})
+	}
+	return resp
 }
 
 func (h *Handler) describeQuorum(r *kmsg.DescribeQuorumRequest) *kmsg.DescribeQuorumResponse {
@@ -309,6 +407,8 @@ func Code(err error) int16 {
 		return kerr.InvalidPartitions.Code
 	case errors.Is(err, ErrElectionNotNeeded):
 		return kerr.ElectionNotNeeded.Code
+	case errors.Is(err, ErrPreferredNotAvailable):
+		return kerr.PreferredLeaderNotAvailable.Code
 	case errors.Is(err, ErrEligibleLeaders):
 		return kerr.EligibleLeadersNotAvailable.Code
 	case errors.Is(err, ErrNoReassignment):

@@ -418,9 +418,8 @@ func (c *Controller) AlterPartition(ctx context.Context, broker int32, brokerEpo
 		n.ISR = slices.Clone(isr)
 		n.PartitionEpoch++
 		n.LeaderRecovering = false
-		batch := metadata.Batch{{Type: metadata.RecPartition, TopicID: t.ID, Partition: partition, State: &n}}
-		batch = append(batch, c.completeReassignment(im, t, partition, &n)...)
-		return batch, n, nil
+		c.finishReassignment(im, t, &n)
+		return metadata.Batch{{Type: metadata.RecPartition, TopicID: t.ID, Partition: partition, State: &n}}, n, nil
 	})
 	if err != nil {
 		if ps, ok := res.(metadata.PartitionState); ok {
@@ -429,9 +428,4 @@ func (c *Controller) AlterPartition(ctx context.Context, broker int32, brokerEpo
 		return metadata.PartitionState{}, err
 	}
 	return res.(metadata.PartitionState), nil
-}
-
-// completeReassignment is filled in with reassignments.
-func (c *Controller) completeReassignment(im *metadata.Image, t *metadata.Topic, p int32, n *metadata.PartitionState) metadata.Batch {
-	return nil
 }

@@ -114,9 +114,16 @@ func (p *Partition) Become(self int32, st metadata.PartitionState, alterISR func
 				}
 			}
 		} else {
+			// A reassignment adds and removes replicas under the same
+			// leader: new ones start unknown, removed ones are forgotten.
 			for _, id := range st.Replicas {
 				if _, ok := r.followers[id]; !ok && id != self {
 					r.followers[id] = &follower{leo: -1, lastCaughtUp: time.Now()}
+				}
+			}
+			for id := range r.followers {
+				if !st.HasReplica(id) {
+					delete(r.followers, id)
 				}
 			}
 		}
