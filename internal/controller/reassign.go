@@ -118,8 +118,13 @@ func (c *Controller) startReassignment(im *metadata.Image, t *metadata.Topic, ps
 	if len(target) == 0 {
 		return metadata.PartitionState{}, fmt.Errorf("%w: the manual partition assignment includes an empty replica list", ErrInvalidAssignment)
 	}
-	if err := checkAssignment(im, [][]int32{target}); err != nil {
-		return metadata.PartitionState{}, err
+	for i, r := range target {
+		if im.Brokers[r] == nil {
+			return metadata.PartitionState{}, fmt.Errorf("%w: the manual partition assignment includes broker %d, but no such broker is registered", ErrInvalidAssignment, r)
+		}
+		if slices.Contains(target[:i], r) {
+			return metadata.PartitionState{}, fmt.Errorf("%w: the manual partition assignment includes broker %d more than once", ErrInvalidAssignment, r)
+		}
 	}
 	n := ps.Clone()
 	removing := without(ps.Replicas, target)
