@@ -122,13 +122,15 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 			st := kmsg.AlterPartitionResponseTopic{TopidID: rt.TopicID}
 			for _, rp := range rt.Partitions {
 				isr := rp.NewISR
+				var epochs map[int32]int64
 				if r.Version >= 3 {
-					isr = nil
+					isr, epochs = nil, map[int32]int64{}
 					for _, e := range rp.NewEpochISR {
 						isr = append(isr, e.BrokerID)
+						epochs[e.BrokerID] = e.BrokerEpoch
 					}
 				}
-				ps, err := c.AlterPartition(ctx, r.BrokerID, r.BrokerEpoch, rt.TopicID, rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, isr)
+				ps, err := c.AlterPartition(ctx, r.BrokerID, r.BrokerEpoch, rt.TopicID, rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch, isr, epochs)
 				sp := kmsg.AlterPartitionResponseTopicPartition{Partition: rp.Partition, ErrorCode: Code(err)}
 				if err == nil || errors.Is(err, ErrInvalidUpdateVersion) {
 					sp.LeaderID, sp.LeaderEpoch, sp.ISR, sp.PartitionEpoch = ps.Leader, ps.LeaderEpoch, ps.ISR, ps.PartitionEpoch

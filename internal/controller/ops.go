@@ -387,7 +387,13 @@ func (c *Controller) AllocateProducerIDs(ctx context.Context, n int64) (int64, e
 // AlterPartition applies a leader's ISR change (Kafka's AlterPartition): the
 // leader must name the current leader epoch and partition epoch; new ISR
 // members must be live.
-func (c *Controller) AlterPartition(ctx context.Context, broker int32, brokerEpoch int64, topicID metadata.UUID, partition int32, leaderEpoch, partitionEpoch int32, isr []int32) (metadata.PartitionState, error) {
+//
+// epochs (AlterPartition v3, KIP-903) are the broker epochs the leader saw
+// its followers fetch with: a member added with an epoch other than its
+// current registration is a previous process of that broker, which may
+// have lost records it had acknowledged (an unclean restart), and is
+// refused. A -1 epoch, or no epochs (v2), is not checked.
+func (c *Controller) AlterPartition(ctx context.Context, broker int32, brokerEpoch int64, topicID metadata.UUID, partition int32, leaderEpoch, partitionEpoch int32, isr []int32, epochs map[int32]int64) (metadata.PartitionState, error) {
 	res, _, err := c.do(ctx, "alter partition", func(im *metadata.Image) (metadata.Batch, any, error) {
 		if b := im.Brokers[broker]; b == nil || b.Epoch != brokerEpoch {
 			return nil, nil, fmt.Errorf("%w: broker %d", ErrStaleBrokerEpoch, broker)
@@ -412,6 +418,9 @@ func (c *Controller) AlterPartition(ctx context.Context, broker int32, brokerEpo
 		for _, r := range isr {
 			if !ps.HasReplica(r) || (!ps.InISR(r) && !live(im, r, nil)) {
 				return nil, nil, fmt.Errorf("%w: broker %d", ErrIneligibleReplica, r)
+			}
+			if e, ok := epochs[r]; ok && e != -1 && !ps.InISR(r) && im.Brokers[r].Epoch != e {
+				return nil, nil, fmt.Errorf("%w: broker %d fetched with epoch %d, its registration has %d", ErrIneligibleReplica, r, e, im.Brokers[r].Epoch)
 			}
 		}
 		n := ps.Clone()

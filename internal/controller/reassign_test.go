@@ -1,9 +1,12 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/metadata"
 )
@@ -152,5 +155,73 @@ func TestElectOne(t *testing.T) {
 				t.Fatalf("got %+v, %v\nwant %+v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestReassignThroughAlterPartition drives a reassignment on a real
+// (single-voter) quorum: the new replica joins the ISR through
+// AlterPartition, which completes the reassignment and moves the
+// leadership off the removed leader; an ISR addition naming an old broker
+// epoch is refused (KIP-903).
+func TestReassignThroughAlterPartition(t *testing.T) {
+	n := waitLeader(t, startQuorum(t, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	waitAll(t, []*node{n}, "cluster id", func(im *metadata.Image) bool { return im.ClusterID != "" })
+	epochs := map[int32]int64{}
+	for id := int32(1); id <= 4; id++ {
+		reg := metadata.BrokerReg{ID: id, Incarn: metadata.NewUUID().String()}
+		e, err := n.ctl.RegisterBroker(ctx, reg, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.ctl.Heartbeat(ctx, id, e, e, false, false); err != nil {
+			t.Fatal(err)
+		}
+		epochs[id] = e
+	}
+	waitAll(t, []*node{n}, "unfenced", func(im *metadata.Image) bool { return len(im.LiveBrokers()) == 4 })
+	tp, err := n.ctl.CreateTopic(ctx, TopicSpec{Name: "t", Assignments: [][]int32{{1, 2, 3}}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := n.ctl.Reassign(ctx, []Reassignment{{Topic: "t", Partition: 0, Replicas: []int32{4, 2, 3}}})
+	if err != nil || errs[0] != nil {
+		t.Fatalf("reassign: %v %v", err, errs)
+	}
+	ps := *n.q.Image().Topic("t").PartitionState(0)
+	if !slices.Equal(ps.Replicas, []int32{4, 2, 3, 1}) || !slices.Equal(ps.AddingReplicas, []int32{4}) || !slices.Equal(ps.RemovingReplicas, []int32{1}) || ps.Leader != 1 {
+		t.Fatalf("in progress: %+v", ps)
+	}
+	list := ListReassignments(n.q.Image(), nil)
+	if len(list) != 1 || len(list["t"]) != 1 {
+		t.Fatalf("list: %+v", list)
+	}
+
+	// The leader adds 4 naming a broker epoch 4 no longer has.
+	_, err = n.ctl.AlterPartition(ctx, 1, epochs[1], tp.ID, 0, ps.LeaderEpoch, ps.PartitionEpoch, []int32{1, 2, 3, 4},
+		map[int32]int64{1: epochs[1], 2: epochs[2], 3: epochs[3], 4: epochs[4] - 1})
+	if !errors.Is(err, ErrIneligibleReplica) {
+		t.Fatalf("ISR with a stale broker epoch: %v", err)
+	}
+	got, err := n.ctl.AlterPartition(ctx, 1, epochs[1], tp.ID, 0, ps.LeaderEpoch, ps.PartitionEpoch, []int32{1, 2, 3, 4},
+		map[int32]int64{1: epochs[1], 2: epochs[2], 3: epochs[3], 4: epochs[4]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := metadata.PartitionState{Replicas: []int32{4, 2, 3}, ISR: []int32{2, 3, 4}, Leader: 4, LeaderEpoch: ps.LeaderEpoch + 1, PartitionEpoch: ps.PartitionEpoch + 1}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(*n.q.Image().Topic("t").PartitionState(0), want) {
+		t.Fatalf("after the ISR change: %+v (image %+v), want %+v", got, *n.q.Image().Topic("t").PartitionState(0), want)
+	}
+	if list := ListReassignments(n.q.Image(), nil); len(list) != 0 {
+		t.Fatalf("still listed: %+v", list)
+	}
+	// Preferred election: 4 is preferred and leads already.
+	res, err := n.ctl.ElectLeaders(ctx, ElectPreferred, map[string][]int32{"t": {0}})
+	if err != nil || len(res) != 1 || !errors.Is(res[0].Err, ErrElectionNotNeeded) {
+		t.Fatalf("elect: %v %+v", err, res)
+	}
+	if res, err := n.ctl.ElectLeaders(ctx, ElectPreferred, nil); err != nil || len(res) != 0 {
+		t.Fatalf("elect all: %v %+v (partitions that need no election are left out)", err, res)
 	}
 }
