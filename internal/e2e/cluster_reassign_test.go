@@ -241,3 +241,45 @@ func TestClusterReassignUnderLoad(t *testing.T) {
 		t.Fatalf("moving-0 after refused reassignments: %v %+v", err, md)
 	}
 }
+
+// TestClusterAutoLeaderRebalance: after a broker comes back, the
+// controller moves the leaderships it is preferred for back to it
+// (auto.leader.rebalance.enable, checked every
+// leader.imbalance.check.interval.seconds).
+func TestClusterAutoLeaderRebalance(t *testing.T) {
+	c := clustertest.Start(t, 3, append(slices.Clone(clusterProps), "leader.imbalance.check.interval.seconds=2")...)
+	c.WaitReady(t, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := c.Admin(t).CreateTopic(ctx, 3, 3, nil, "balanced"); err != nil {
+		t.Fatal(err)
+	}
+	waitFullISR(t, c, "balanced", 3)
+	preferred := func() (map[int32]int32, error) {
+		md, err := c.Metadata(1, "balanced")
+		if err != nil {
+			return nil, err
+		}
+		out := map[int32]int32{}
+		for _, p := range md.Topics[0].Partitions {
+			if p.Leader != p.Replicas[0] {
+				return nil, fmt.Errorf("balanced-%d led by %d, preferred %d", p.Partition, p.Leader, p.Replicas[0])
+			}
+			out[p.Partition] = p.Replicas[0]
+		}
+		return out, nil
+	}
+	var pref map[int32]int32
+	kafkatest.Eventually(t, 10*time.Second, func() (err error) { pref, err = preferred(); return err })
+
+	victim := pref[0]
+	c.Kill(int(victim))
+	if l, _ := c.WaitLeader("balanced", 0, victim, 30*time.Second); l < 0 {
+		t.Fatalf("no new leader for balanced-0 after killing node %d", victim)
+	}
+	c.Restart(int(victim))
+	waitFullISR(t, c, "balanced", 3)
+	start := time.Now()
+	kafkatest.Eventually(t, 20*time.Second, func() error { _, err := preferred(); return err })
+	t.Logf("node %d leads what it is preferred for again %v after its partitions were back in sync", victim, time.Since(start).Round(100*time.Millisecond))
+}
