@@ -122,6 +122,8 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 		Flush:      msDuration(cfg.LogFlushSchedulerIntervalMs),
 		Checkpoint: msDuration(cfg.LogFlushOffsetCheckpointIntervalMs),
 
+		HighWatermarkCheckpoint: msDuration(cfg.ReplicaHighWatermarkCheckpointIntervalMs),
+
 		CleanerEnable:  cfg.LogCleanerEnable,
 		CleanerBackoff: msDuration(cfg.LogCleanerBackoffMs),
 	}

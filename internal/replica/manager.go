@@ -25,6 +25,9 @@ type Intervals struct {
 	Retention  time.Duration // log.retention.check.interval.ms
 	Flush      time.Duration // log.flush.scheduler.interval.ms
 	Checkpoint time.Duration // log.flush.offset.checkpoint.interval.ms
+	// HighWatermarkCheckpoint is replica.high.watermark.checkpoint.interval.ms
+	// (clusters only).
+	HighWatermarkCheckpoint time.Duration
 
 	// The log cleaner of compacted topics: log.cleaner.enable and
 	// log.cleaner.backoff.ms (the pause after a round that found nothing
@@ -161,7 +164,13 @@ func (m *Manager) OpenPartition(topic string, index int32, id [16]byte, cfg *con
 		// and nothing counts as committed before the leader says so.
 		p.repl.clustered.Store(true)
 		p.repl.follower.Store(true)
-		p.hw.Store(l.LogStartOffset())
+		// The checkpointed high watermark was committed; bounded by the
+		// log as it is now (a dirty stop may have lost the tail).
+		hw := l.LogStartOffset()
+		if c, ok := d.CheckpointedHighWatermark(tp); ok {
+			hw = min(max(c, hw), l.LogEndOffset())
+		}
+		p.hw.Store(hw)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -395,6 +404,8 @@ func (m *Manager) background() {
 	// second, so flush.ms works on its own; MaybeFlush is a cheap compare.
 	flush := time.NewTicker(min(sane(m.intervals.Flush, time.Second), time.Second))
 	checkpoint := time.NewTicker(sane(m.intervals.Checkpoint, time.Minute))
+	hwCheckpoint := time.NewTicker(sane(m.intervals.HighWatermarkCheckpoint, 5*time.Second))
+	defer hwCheckpoint.Stop()
 	defer retention.Stop()
 	defer flush.Stop()
 	defer checkpoint.Stop()
@@ -410,6 +421,8 @@ func (m *Manager) background() {
 					m.log.Error("flush failed", "topic", p.Topic, "partition", p.Index, "err", err)
 				}
 			}
+		case <-hwCheckpoint.C:
+			m.CheckpointHighWatermarks()
 		case <-checkpoint.C:
 			for _, d := range m.dirs {
 				if err := d.Checkpoint(); err != nil {
@@ -445,12 +458,37 @@ func (m *Manager) EnforceRetention() {
 	}
 }
 
+// CheckpointHighWatermarks writes every partition's high watermark to its
+// log dir (clusters; a single node's high watermark is its log end).
+func (m *Manager) CheckpointHighWatermarks() {
+	if !m.clustered.Load() {
+		return
+	}
+	byDir := map[*storage.Dir]map[TopicPartition]int64{}
+	for _, d := range m.dirs {
+		byDir[d] = map[TopicPartition]int64{}
+	}
+	m.mu.RLock()
+	for tp, p := range m.parts {
+		if d := m.located[tp]; d != nil && byDir[d] != nil {
+			byDir[d][tp] = p.hw.Load()
+		}
+	}
+	m.mu.RUnlock()
+	for d, hws := range byDir {
+		if err := d.WriteHighWatermarks(hws); err != nil {
+			m.log.Error("writing the high watermark checkpoint failed", "dir", d.Path(), "err", err)
+		}
+	}
+}
+
 // Close stops background work and closes every log dir (flushing logs and
 // writing the clean-shutdown marker).
 func (m *Manager) Close() error {
 	close(m.stop)
 	m.stopCleaner()
 	m.wg.Wait()
+	m.CheckpointHighWatermarks()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var errs []error

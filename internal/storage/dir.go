@@ -19,6 +19,7 @@ const (
 	recoveryPointCheckpointFile = "recovery-point-offset-checkpoint"
 	logStartCheckpointFile      = "log-start-offset-checkpoint"
 	cleanerCheckpointFile       = "cleaner-offset-checkpoint"
+	replicationCheckpointFile   = "replication-offset-checkpoint" // high watermarks, in a cluster
 	cleanShutdownFile           = ".kafka_cleanshutdown"
 	deleteDirSuffix             = "-delete"
 )
@@ -38,6 +39,7 @@ type Dir struct {
 	recoveryPoints map[TopicPartition]int64 // checkpointed, for logs not open
 	logStarts      map[TopicPartition]int64
 	cleanerOffsets map[TopicPartition]int64 // first dirty offsets, for logs not open
+	highWatermarks map[TopicPartition]int64 // as last checkpointed by the replica manager
 	closed         bool
 	bg             sync.WaitGroup // removal of *-delete folders
 	ckptMu         sync.Mutex     // serializes checkpoint writes
@@ -69,6 +71,12 @@ func OpenDir(path string, logger *slog.Logger) (*Dir, error) {
 		// Only an optimization: the cleaner starts over from the log start.
 		d.logger.Warn("unreadable cleaner checkpoint; cleaning logs from their start", "err", err)
 		d.cleanerOffsets = map[TopicPartition]int64{}
+	}
+	if d.highWatermarks, err = readOffsetCheckpoint(filepath.Join(path, replicationCheckpointFile)); err != nil {
+		// Safe to lose: high watermarks then start at the log start and
+		// are learned again from the leader or the ISR.
+		d.logger.Warn("unreadable high watermark checkpoint; high watermarks start at the log start", "err", err)
+		d.highWatermarks = map[TopicPartition]int64{}
 	}
 	marker := filepath.Join(path, cleanShutdownFile)
 	if _, err := os.Stat(marker); err == nil {
@@ -104,6 +112,29 @@ func OpenDir(path string, logger *slog.Logger) (*Dir, error) {
 
 // Path is the log dir.
 func (d *Dir) Path() string { return d.path }
+
+// CheckpointedHighWatermark is a partition's high watermark as last written
+// by WriteHighWatermarks (Kafka's replication-offset-checkpoint).
+func (d *Dir) CheckpointedHighWatermark(tp TopicPartition) (int64, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	hw, ok := d.highWatermarks[tp]
+	return hw, ok
+}
+
+// WriteHighWatermarks replaces the high watermark checkpoint with hws, the
+// partitions of this dir.
+func (d *Dir) WriteHighWatermarks(hws map[TopicPartition]int64) error {
+	d.ckptMu.Lock()
+	defer d.ckptMu.Unlock()
+	if err := writeOffsetCheckpoint(filepath.Join(d.path, replicationCheckpointFile), hws); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.highWatermarks = hws
+	d.mu.Unlock()
+	return nil
+}
 
 // CleanShutdown reports whether the dir was shut down cleanly last time.
 func (d *Dir) CleanShutdown() bool { return d.clean }
