@@ -29,6 +29,9 @@ type fetchers struct {
 	mu sync.Mutex
 	by map[int32]*fetcher // leader id -> fetcher
 	of map[replica.TopicPartition]int32
+	// stopped are fetchers left without partitions: told to stop, and
+	// waited for by close.
+	stopped []*fetcher
 }
 
 func newFetchers(c *cluster) *fetchers {
@@ -57,7 +60,7 @@ func (f *fetchers) assign(tp replica.TopicPartition, p *replica.Partition, leade
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if old, ok := f.of[tp]; ok && old != leader {
-		f.by[old].removePart(tp)
+		f.removeLocked(old, tp)
 	}
 	if leader < 0 {
 		delete(f.of, tp)
@@ -65,6 +68,22 @@ func (f *fetchers) assign(tp replica.TopicPartition, p *replica.Partition, leade
 	}
 	ft := f.by[leader]
 	if ft == nil {
+		// A stopped fetcher of this leader may still be applying its last
+		// response: two fetchers must never append to one partition.
+		// (The fetcher goroutines never take f.mu.)
+		live := f.stopped[:0]
+		for _, old := range f.stopped {
+			if old.leader == leader {
+				<-old.done
+			}
+			select {
+			case <-old.done:
+			default:
+				live = append(live, old)
+			}
+		}
+		clear(f.stopped[len(live):])
+		f.stopped = live
 		ft = &fetcher{fs: f, leader: leader, parts: map[replica.TopicPartition]*fetchPart{}, wake: make(chan struct{}, 1),
 			stop: make(chan struct{}), done: make(chan struct{})}
 		f.by[leader] = ft
@@ -84,8 +103,26 @@ func (f *fetchers) remove(tp replica.TopicPartition) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if old, ok := f.of[tp]; ok {
-		f.by[old].removePart(tp)
+		f.removeLocked(old, tp)
 		delete(f.of, tp)
+	}
+}
+
+// removeLocked takes tp from leader's fetcher and stops the fetcher (and
+// its connection) when it has nothing left to fetch.
+func (f *fetchers) removeLocked(leader int32, tp replica.TopicPartition) {
+	ft := f.by[leader]
+	if ft == nil {
+		return
+	}
+	ft.mu.Lock()
+	delete(ft.parts, tp)
+	empty := len(ft.parts) == 0
+	ft.mu.Unlock()
+	if empty {
+		delete(f.by, leader)
+		close(ft.stop)
+		f.stopped = append(f.stopped, ft)
 	}
 }
 
@@ -93,20 +130,15 @@ func (f *fetchers) close() {
 	f.mu.Lock()
 	fts := make([]*fetcher, 0, len(f.by))
 	for _, ft := range f.by {
+		close(ft.stop)
 		fts = append(fts, ft)
 	}
-	f.by = map[int32]*fetcher{}
+	fts = append(fts, f.stopped...)
+	f.by, f.stopped = map[int32]*fetcher{}, nil
 	f.mu.Unlock()
 	for _, ft := range fts {
-		close(ft.stop)
 		<-ft.done
 	}
-}
-
-func (ft *fetcher) removePart(tp replica.TopicPartition) {
-	ft.mu.Lock()
-	delete(ft.parts, tp)
-	ft.mu.Unlock()
 }
 
 func (ft *fetcher) client() (*kgo.Client, error) {
