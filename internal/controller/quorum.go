@@ -255,7 +255,9 @@ func (q *Quorum) State() QuorumState {
 		id, _ := strconv.Atoi(string(s.ID))
 		m := QuorumMember{ID: int32(id), Voter: s.Suffrage == raft.Voter, LogEndIndex: -1}
 		if int32(id) == q.cfg.NodeID {
-			m.LogEndIndex = st.LastIndex
+			// The applied offset, as the other members report theirs in
+			// heartbeats, so a caught-up member shows no lag.
+			m.LogEndIndex = st.AppliedIdx
 			m.LastContact = time.Now()
 		}
 		st.Members = append(st.Members, m)
