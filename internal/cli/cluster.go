@@ -15,22 +15,29 @@ import (
 // samsa cluster status: the brokers, the metadata quorum and the health of
 // every partition, from DescribeCluster, DescribeQuorum and Metadata, like
 // kafka-metadata-quorum.sh describe --status plus kafka-topics.sh
-// --under-replicated-partitions.
+// --under-replicated-partitions. cluster reassign and cluster elect live in
+// cluster_reassign.go and cluster_elect.go.
 
 func init() { commands = append(commands, newClusterCmd) }
 
 func newClusterCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
-		Short: "Show the cluster's brokers, controller quorum and partition health",
-		Long: `Inspect a cluster over the Kafka admin APIs. Works against samsa or any
-KRaft Kafka cluster.`,
+		Short: "Show the cluster's health, move replicas, elect leaders",
+		Long: `Inspect and operate a cluster over the Kafka admin APIs. Works against
+samsa or any KRaft Kafka cluster.
+
+  status     brokers, controller quorum, under-replicated and offline partitions
+  reassign   move replicas between brokers (kafka-reassign-partitions.sh)
+  elect      preferred or unclean leader elections (kafka-leader-election.sh)`,
 		Example: `  samsa cluster status
-  samsa cluster status -b 127.0.0.1:9092 -o json`,
+  samsa cluster status -b 127.0.0.1:9092 -o json
+  samsa cluster reassign --topic orders --partition 0 --replicas 3,1,2 --wait
+  samsa cluster elect --all`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(newClusterStatusCmd())
+	cmd.AddCommand(newClusterStatusCmd(), newClusterReassignCmd(), newClusterElectCmd())
 	return cmd
 }
 
