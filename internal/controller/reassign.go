@@ -28,8 +28,10 @@ import (
 //
 // A reassignment whose target is already in the ISR (a reordering, a
 // smaller replication factor) completes in its first change. A new target
-// for a partition that is being reassigned starts over from its current
-// replica list. Cancelling (null replicas) goes back to the replicas
+// for a partition that is being reassigned starts over from the replicas
+// it had before (Replicas without AddingReplicas): adding replicas the new
+// target drops leave at once, and the same target sent again changes
+// nothing. Cancelling (null replicas) goes back to the replicas
 // without AddingReplicas and drops the adding brokers from the ISR; if that
 // would leave the ISR empty it needs unclean.leader.election.enable.
 
@@ -127,14 +129,29 @@ func (c *Controller) startReassignment(im *metadata.Image, t *metadata.Topic, ps
 		}
 	}
 	n := ps.Clone()
-	removing := without(ps.Replicas, target)
+	// Measure the target against the replicas from before any
+	// reassignment in progress: its adding replicas are not original
+	// ones. Otherwise sending the same target again would forget which
+	// replicas are being added, and a cancel would keep them.
+	orig := without(ps.Replicas, ps.AddingReplicas)
+	removing := without(orig, target)
 	slices.Sort(removing)
-	adding := without(target, ps.Replicas)
+	adding := without(target, orig)
 	slices.Sort(adding)
 	n.Replicas = append(slices.Clone(target), removing...)
 	n.AddingReplicas, n.RemovingReplicas = adding, removing
 	if len(adding) == 0 && len(removing) == 0 {
 		n.AddingReplicas, n.RemovingReplicas = nil, nil
+	}
+	// Replicas that were being added and are not in the new target leave
+	// at once, from the ISR too.
+	n.ISR = without(ps.ISR, without(ps.Replicas, n.Replicas))
+	if len(n.ISR) == 0 && len(ps.ISR) > 0 {
+		return metadata.PartitionState{}, fmt.Errorf("%w: only replicas this target drops are in sync", ErrInvalidAssignment)
+	}
+	if n.Leader >= 0 && !n.HasReplica(n.Leader) {
+		n.Leader = firstLive(im, n.Replicas, n.ISR, nil)
+		n.LeaderEpoch++
 	}
 	c.finishReassignment(im, t, &n)
 	return n, nil

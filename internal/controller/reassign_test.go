@@ -48,6 +48,12 @@ func TestReassignSteps(t *testing.T) {
 		{name: "a new target mid-reassignment starts from the current replicas", brokers: brokers,
 			in: st([]int32{4, 5, 3, 1, 2}, []int32{1, 2, 3}, 1, 4, []int32{4, 5}, []int32{1, 2}), target: []int32{1, 2, 3},
 			want: st([]int32{1, 2, 3}, []int32{1, 2, 3}, 1, 4, nil, nil)},
+		{name: "the same target sent again changes nothing", brokers: brokers,
+			in: st([]int32{1, 4, 2}, []int32{1, 2}, 1, 4, []int32{4}, []int32{2}), target: []int32{1, 4},
+			want: st([]int32{1, 4, 2}, []int32{1, 2}, 1, 4, []int32{4}, []int32{2})},
+		{name: "an adding replica the new target drops leaves, from the ISR too", brokers: brokers,
+			in: st([]int32{1, 4, 5, 2, 3}, []int32{1, 2, 3, 4}, 1, 4, []int32{4, 5}, []int32{2, 3}), target: []int32{1, 5},
+			want: st([]int32{1, 5, 2, 3}, []int32{1, 2, 3}, 1, 4, []int32{5}, []int32{2, 3})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := &metadata.Topic{Name: "t", ID: metadata.UUID{1}, Assignments: []metadata.PartitionState{tc.in.Clone()}}
