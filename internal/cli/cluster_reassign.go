@@ -648,9 +648,21 @@ func waitReassigned(ctx context.Context, cf *clientFlags, cl *kgo.Client, progre
 	final := map[tpKey]kmsg.MetadataResponseTopicPartition{}
 	var last string
 	var lastAt time.Time
+	// No request may outlast the deadline either.
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	gaveUp := func() error {
+		if last == "" {
+			return fmt.Errorf("gave up waiting after %v (--timeout): no answer from the cluster", cf.timeout)
+		}
+		return fmt.Errorf("gave up waiting after %v (--timeout); %s", cf.timeout, last)
+	}
 	for {
-		moving, err := listReassignments(ctx, cf, cl, moves, timeoutMs)
+		moving, err := listReassignments(wctx, cf, cl, moves, timeoutMs)
 		if err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return final, gaveUp()
+			}
 			return final, err
 		}
 		var pending string
@@ -665,8 +677,11 @@ func waitReassigned(ctx context.Context, cf *clientFlags, cl *kgo.Client, progre
 				rt.Topic = kmsg.StringPtr(t)
 				req.Topics = append(req.Topics, rt)
 			}
-			md, err := req.RequestWith(ctx, cl)
+			md, err := req.RequestWith(wctx, cl)
 			if err != nil {
+				if ctx.Err() == nil && wctx.Err() != nil {
+					return final, gaveUp()
+				}
 				return final, cf.apiErr(ctx, cl, "read the metadata", kmsg.Metadata, err)
 			}
 			var stale []string
@@ -694,7 +709,7 @@ func waitReassigned(ctx context.Context, cf *clientFlags, cl *kgo.Client, progre
 			last, lastAt = pending, now
 		}
 		if now.Add(waitPoll).After(deadline) {
-			return final, fmt.Errorf("gave up waiting after %v (--timeout); %s", cf.timeout, pending)
+			return final, gaveUp()
 		}
 		select {
 		case <-ctx.Done():
