@@ -370,6 +370,16 @@ func TestMuxSortsConnections(t *testing.T) {
 	if got := readAll(m.Kafka()); string(got) != string(kafkaBytes) {
 		t.Fatalf("Kafka() got %x, want %x", got, kafkaBytes)
 	}
+	// The Kafka half hands over the socket itself, which the server needs
+	// for sendfile.
+	go send(kafkaBytes)
+	if c, err := m.Kafka().Accept(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := c.(*net.TCPConn); !ok {
+		t.Fatalf("Kafka() accepted a %T, want the *net.TCPConn", c)
+	} else {
+		c.Close()
+	}
 	go send(append([]byte("RAFT"), raftPayload...))
 	if got := readAll(m.Raft()); string(got) != string(raftPayload) {
 		t.Fatalf("Raft() got %q, want %q (the preamble consumed)", got, raftPayload)
