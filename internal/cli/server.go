@@ -172,9 +172,16 @@ func runServer(ctx context.Context, cfg *config.Broker, log *slog.Logger) error 
 		b.Close(context.Background())
 		return err
 	}
-	companions := startCompanions(ctx, cfg, b.Addr(""), log)
-	topics := b.Metadata().Image().TopicNames()
+	var companions []*companion
 	ready := []any{"cluster_id", b.ClusterID(), "kafka", b.Addr("")}
+	if cfg.HasRole("broker") {
+		companions = startCompanions(ctx, cfg, b.Addr(""), log)
+	} else {
+		// A controller-only node serves no clients, so neither registry
+		// nor proxy has a broker here (config refuses them when set).
+		ready = []any{"cluster_id", b.ClusterID(), "controller", b.Addr(cfg.ControllerListenerNames[0])}
+	}
+	topics := b.Metadata().Image().TopicNames()
 	for _, c := range companions {
 		ready = append(ready, strings.ToLower(strings.ReplaceAll(c.name, " ", "_")), "http://"+c.addr)
 	}
