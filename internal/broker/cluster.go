@@ -40,17 +40,17 @@ import (
 type cluster struct {
 	b         *Broker
 	log       *slog.Logger
-	// mux splits the listener Raft shares: the CONTROLLER listener of a
-	// voter, or on a broker-only node the inter-broker listener named by
-	// brokerListener, whose Kafka half Broker.Start serves.
-	mux            *controller.Mux
-	brokerListener string
+	mux       *controller.Mux
 	q         *controller.Quorum
 	ctl       *controller.Controller
 	handler   *controller.Handler
 	client    *controller.Client
 	ctlServer *protocol.Server
 	localHost string
+	// brokerListener is set on a broker-only node: its inter-broker
+	// listener, which mux splits between Raft and the Kafka half that
+	// Broker.Start serves (a voter's mux splits its CONTROLLER listener).
+	brokerListener string
 
 	incarnation metadata.UUID
 	epoch       atomic.Int64
