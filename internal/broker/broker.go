@@ -310,12 +310,18 @@ func (b *Broker) isControllerListener(name string) bool {
 	return false
 }
 
-// Addr returns the bound address of the named listener ("" for the first).
+// Addr returns the bound address of the named listener ("" for the first
+// one that is not a controller listener).
 func (b *Broker) Addr(listener string) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if listener == "" && len(b.cfg.Listeners) > 0 {
-		listener = b.cfg.Listeners[0].Name
+	for _, l := range b.cfg.Listeners {
+		if listener != "" {
+			break
+		}
+		if !b.isControllerListener(l.Name) {
+			listener = l.Name
+		}
 	}
 	ep, ok := b.endpoints[listener]
 	if !ok {
