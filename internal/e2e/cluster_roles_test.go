@@ -155,6 +155,20 @@ func TestClusterRoles(t *testing.T) {
 	produce("roles", 4, 300, 400)
 	check("roles", 4, 400)
 	assertReplicasIdentical(t, c, "roles", 4)
+
+	// Both kinds of node stop cleanly on SIGTERM: a broker-only node after
+	// its controlled shutdown, a controller-only node at once.
+	if err := c.Stop(5); err != nil {
+		t.Fatalf("stop broker 5: %v", err)
+	}
+	if err := c.Stop(int(leader)); err != nil {
+		t.Fatalf("stop controller %d: %v", leader, err)
+	}
+	for _, n := range []int{5, int(leader)} {
+		if log := c.NodeLog(n); !strings.Contains(log, "samsa stopped cleanly") {
+			t.Fatalf("node %d did not log a clean stop", n)
+		}
+	}
 }
 
 // describeQuorum asks a broker (which forwards to the active controller)
