@@ -279,6 +279,10 @@ func (c *cluster) register(ctx context.Context, clusterID string) error {
 		br := im.Brokers[c.b.nodeID]
 		return br != nil && br.Epoch >= epoch
 	}); err != nil {
+		if c.ctl == nil {
+			return fmt.Errorf("catch up with the metadata log: %w; a broker-only node receives it once the active controller has added it to the Raft group at its %s endpoint, so every node must set the same inter.broker.listener.name",
+				err, c.b.cfg.InterBrokerListenerName)
+		}
 		return fmt.Errorf("catch up with the metadata log: %w", err)
 	}
 	c.log.Info("registered with the controller", "broker_epoch", epoch)
