@@ -102,6 +102,12 @@ func New(cfg *config.Broker, log *slog.Logger, reg prometheus.Registerer) (_ *Br
 	}
 	if clustered {
 		b.meta = b.cluster
+		if !cfg.HasRole("broker") {
+			// A controller-only node runs the quorum, the controller and
+			// its listener (all started by joinCluster) and nothing else:
+			// no client listeners, partitions or coordinators.
+			return b, nil
+		}
 	} else {
 		if b.store, err = metadata.Open(b.dataDirs[0].path, clusterID); err != nil {
 			return nil, err
@@ -250,6 +256,9 @@ func (b *Broker) openPartitions() error {
 
 // Start opens every configured listener and starts background work.
 func (b *Broker) Start() error {
+	if b.replicas == nil {
+		return nil // controller-only: joinCluster started everything
+	}
 	if b.cluster != nil {
 		// Partitions take their roles before any client can reach them.
 		b.cluster.start()
@@ -258,7 +267,14 @@ func (b *Broker) Start() error {
 		if b.isControllerListener(l.Name) {
 			continue
 		}
-		addr, err := b.server.Listen(l.Name, net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+		var addr net.Addr
+		var err error
+		if b.cluster != nil && l.Name == b.cluster.brokerListener {
+			// A broker-only node's Raft shares this listener (cluster.go).
+			addr, err = b.server.Serve(l.Name, b.cluster.mux.Kafka())
+		} else {
+			addr, err = b.server.Listen(l.Name, net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+		}
 		if err != nil {
 			return err
 		}
@@ -296,12 +312,18 @@ func (b *Broker) isControllerListener(name string) bool {
 	return false
 }
 
-// Addr returns the bound address of the named listener ("" for the first).
+// Addr returns the bound address of the named listener ("" for the first
+// one that is not a controller listener).
 func (b *Broker) Addr(listener string) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if listener == "" && len(b.cfg.Listeners) > 0 {
-		listener = b.cfg.Listeners[0].Name
+	for _, l := range b.cfg.Listeners {
+		if listener != "" {
+			break
+		}
+		if !b.isControllerListener(l.Name) {
+			listener = l.Name
+		}
 	}
 	ep, ok := b.endpoints[listener]
 	if !ok {
@@ -331,6 +353,12 @@ func (b *Broker) Close(ctx context.Context) error {
 	b.closed = true
 	b.mu.Unlock()
 	var errs []error
+	if b.replicas == nil {
+		// Controller-only: the cluster is all there is.
+		b.cluster.close()
+		b.unlockDirs()
+		return nil
+	}
 	if b.cluster != nil {
 		b.cluster.shutdown()
 	}

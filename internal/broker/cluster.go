@@ -47,6 +47,10 @@ type cluster struct {
 	client    *controller.Client
 	ctlServer *protocol.Server
 	localHost string
+	// brokerListener is set on a broker-only node: its inter-broker
+	// listener, which mux splits between Raft and the Kafka half that
+	// Broker.Start serves (a voter's mux splits its CONTROLLER listener).
+	brokerListener string
 
 	incarnation metadata.UUID
 	epoch       atomic.Int64
@@ -62,54 +66,81 @@ type cluster struct {
 	stopOnce sync.Once
 }
 
-// joinCluster starts this node's quorum member and controller, waits for
-// the quorum to name the cluster, registers the broker and waits until the
-// local image has caught up with the registration. It is prepareDirs'
-// cluster id resolver: found is the id on disk ("" for new dirs).
+// joinCluster starts this node's quorum member and, on a controller, the
+// controller; then a broker registers and waits until the local image has
+// caught up with the registration, and a controller-only node waits until
+// the quorum has named the cluster. It is prepareDirs' cluster id
+// resolver: found is the id on disk ("" for new dirs).
+//
+// A voter (process.roles has controller) runs Raft and the controller's
+// Kafka APIs on its CONTROLLER listener. A broker-only node is a Raft
+// non-voter: its Raft transport shares the inter-broker listener (the same
+// preamble mux), and the active controller adds it to the Raft group when
+// it registers (controller/doc.go).
 func (b *Broker) joinCluster(found string) (string, error) {
 	cfg := b.cfg
 	voters, err := controller.ParseVoters(cfg.ControllerQuorumVoters)
 	if err != nil {
 		return "", err
 	}
-	isVoter := slices.Contains(cfg.ProcessRoles, "controller")
-	if !isVoter || !slices.Contains(cfg.ProcessRoles, "broker") {
-		return "", fmt.Errorf("process.roles=%s: this samsa runs cluster nodes as broker,controller only; dedicated broker or controller nodes are not supported yet",
-			strings.Join(cfg.ProcessRoles, ","))
-	}
+	isVoter, isBroker := cfg.HasRole("controller"), cfg.HasRole("broker")
 	var self *controller.Voter
 	for i := range voters {
 		if voters[i].ID == b.nodeID {
 			self = &voters[i]
 		}
 	}
-	if self == nil {
+	// config.NewBroker checks these too; a Broker built otherwise must not
+	// join the quorum in the wrong role.
+	if isVoter && self == nil {
 		return "", fmt.Errorf("node.id %d is not in controller.quorum.voters (%s); a controller must be one of the voters", b.nodeID, strings.Join(cfg.ControllerQuorumVoters, ","))
 	}
-	var ctlListener *config.Listener
-	for i := range cfg.Listeners {
-		if b.isControllerListener(cfg.Listeners[i].Name) {
-			ctlListener = &cfg.Listeners[i]
-			break
-		}
-	}
-	if ctlListener == nil {
-		return "", fmt.Errorf("no controller listener: set controller.listener.names and a listener of that name in listeners (e.g. CONTROLLER://127.0.0.1:9093)")
+	if !isVoter && self != nil {
+		return "", fmt.Errorf("node.id %d is in controller.quorum.voters (%s), but process.roles=broker: a broker-only node is no voter", b.nodeID, strings.Join(cfg.ControllerQuorumVoters, ","))
 	}
 	for _, l := range cfg.AdvertisedListeners {
 		if l.Port == 0 {
 			return "", fmt.Errorf("listener %s has port 0; cluster nodes need fixed ports other nodes can find", l.Name)
 		}
 	}
-	c := &cluster{b: b, log: b.baseLog.With("component", "cluster", "node_id", b.nodeID), localHost: ctlListener.Host,
+	// The listener carrying Raft: the controller listener of a voter, the
+	// inter-broker listener of a broker-only node.
+	var raftListener *config.Listener
+	advertise := ""
+	for i := range cfg.Listeners {
+		l := &cfg.Listeners[i]
+		if isVoter && b.isControllerListener(l.Name) || !isVoter && l.Name == cfg.InterBrokerListenerName {
+			raftListener = l
+			break
+		}
+	}
+	switch {
+	case raftListener == nil && isVoter:
+		return "", fmt.Errorf("no controller listener: set controller.listener.names and a listener of that name in listeners (e.g. CONTROLLER://127.0.0.1:9093)")
+	case raftListener == nil:
+		return "", fmt.Errorf("inter.broker.listener.name %s is not in listeners; a broker-only node follows the metadata log on its inter-broker listener", cfg.InterBrokerListenerName)
+	case isVoter:
+		advertise = self.Addr
+	default:
+		for _, l := range cfg.AdvertisedListeners {
+			if l.Name == raftListener.Name {
+				advertise = net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+			}
+		}
+	}
+	c := &cluster{b: b, log: b.baseLog.With("component", "cluster", "node_id", b.nodeID), localHost: raftListener.Host,
 		incarnation: metadata.NewUUID(), stop: make(chan struct{})}
 	c.fenced.Store(true)
 	b.cluster = c
-	ln, err := net.Listen("tcp", net.JoinHostPort(ctlListener.Host, strconv.Itoa(ctlListener.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(raftListener.Host, strconv.Itoa(raftListener.Port)))
 	if err != nil {
-		return "", fmt.Errorf("controller listener %s: %w", ctlListener.Name, err)
+		return "", fmt.Errorf("listener %s: %w", raftListener.Name, err)
 	}
 	c.mux = controller.NewMux(ln)
+	if !isVoter {
+		// Start serves the Kafka half to clients and brokers.
+		c.brokerListener = raftListener.Name
+	}
 	dir := cfg.MetadataLogDir
 	if dir == "" {
 		dir = b.dataDirs[0].path
@@ -117,7 +148,7 @@ func (b *Broker) joinCluster(found string) (string, error) {
 	electionTimeout := time.Duration(cfg.ControllerQuorumElectionTimeoutMs) * time.Millisecond
 	c.q, err = controller.OpenQuorum(controller.QuorumConfig{
 		NodeID: b.nodeID, Voter: isVoter, Voters: voters, Dir: filepath.Join(dir, storage.MetadataLogFolder),
-		Listener: c.mux.Raft(), Advertise: self.Addr, LocalHost: ctlListener.Host,
+		Listener: c.mux.Raft(), Advertise: advertise, LocalHost: raftListener.Host, BrokerListener: cfg.InterBrokerListenerName,
 		ElectionTimeout: electionTimeout, RequestTimeout: time.Duration(cfg.ControllerQuorumRequestTimeoutMs) * time.Millisecond,
 		Logger: b.baseLog.With("node_id", b.nodeID),
 	})
@@ -125,30 +156,49 @@ func (b *Broker) joinCluster(found string) (string, error) {
 		c.mux.Close()
 		return "", err
 	}
-	c.ctl = controller.NewController(c.q, controller.Settings{
-		SessionTimeout: time.Duration(b.cfgInt("broker.session.timeout.ms", 9000)) * time.Millisecond,
-		UncleanElection: func(t *metadata.Topic) bool {
-			tc := cfg.ResolveTopic(t.Configs)
-			return tc.UncleanLeaderElectionEnable
-		},
-		DefaultRF:         cfg.DefaultReplicationFactor,
-		NumPartitions:     cfg.NumPartitions,
-		AutoLeaderBalance: cfg.AutoLeaderRebalanceEnable,
-		ImbalanceInterval: time.Duration(b.cfgInt("leader.imbalance.check.interval.seconds", 300)) * time.Second,
-		ImbalancePercent:  int(b.cfgInt("leader.imbalance.per.broker.percentage", 10)),
-	}, b.baseLog.With("node_id", b.nodeID))
-	c.handler = controller.NewHandler(c.q, c.ctl, b.baseLog.With("node_id", b.nodeID))
-	c.ctlServer = protocol.NewServer(protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, IdleTimeout: 10 * time.Minute}, c.handler, b.baseLog, nil)
-	if _, err := c.ctlServer.Serve(ctlListener.Name, c.mux.Kafka()); err != nil {
-		c.close()
-		return "", err
+	if isVoter {
+		c.ctl = controller.NewController(c.q, controller.Settings{
+			SessionTimeout: time.Duration(b.cfgInt("broker.session.timeout.ms", 9000)) * time.Millisecond,
+			UncleanElection: func(t *metadata.Topic) bool {
+				tc := cfg.ResolveTopic(t.Configs)
+				return tc.UncleanLeaderElectionEnable
+			},
+			DefaultRF:         cfg.DefaultReplicationFactor,
+			NumPartitions:     cfg.NumPartitions,
+			AutoLeaderBalance: cfg.AutoLeaderRebalanceEnable,
+			ImbalanceInterval: time.Duration(b.cfgInt("leader.imbalance.check.interval.seconds", 300)) * time.Second,
+			ImbalancePercent:  int(b.cfgInt("leader.imbalance.per.broker.percentage", 10)),
+		}, b.baseLog.With("node_id", b.nodeID))
+		c.handler = controller.NewHandler(c.q, c.ctl, b.baseLog.With("node_id", b.nodeID))
+		c.ctlServer = protocol.NewServer(protocol.Config{MaxRequestBytes: cfg.SocketRequestMaxBytes, IdleTimeout: 10 * time.Minute}, c.handler, b.baseLog, nil)
+		if _, err := c.ctlServer.Serve(raftListener.Name, c.mux.Kafka()); err != nil {
+			c.close()
+			return "", err
+		}
+		b.mu.Lock()
+		b.endpoints[raftListener.Name] = endpoint{host: raftListener.Host, port: int32(ln.Addr().(*net.TCPAddr).Port)}
+		b.mu.Unlock()
+		c.log.Info("listening for controllers and brokers", "listener", raftListener.Name, "address", ln.Addr().String(), "voters", len(voters))
+	} else {
+		c.log.Info("following the metadata quorum as a non-voter", "listener", raftListener.Name, "address", ln.Addr().String(),
+			"raft_address", advertise, "voters", len(voters))
 	}
-	c.client = controller.NewClient(c.q, c.handler, b.nodeID, ctlListener.Host)
-	c.log.Info("listening for controllers and brokers", "listener", ctlListener.Name, "address", ln.Addr().String(), "voters", len(voters))
+	c.client = controller.NewClient(c.q, c.handler, b.nodeID, raftListener.Host)
 
 	timeout := time.Duration(b.cfgInt("initial.broker.registration.timeout.ms", 60000)) * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if !isVoter {
+		// A non-voter sees no log until the controller has added it, which
+		// it does on registration; the controller checks found.
+		if err := c.register(ctx, found); err != nil {
+			return "", err
+		}
+		if id := c.q.Image().ClusterID; found != "" && found != id {
+			return "", fmt.Errorf("the log dirs belong to cluster %s, but the controller quorum is cluster %s; point log.dirs at this cluster's data or controller.quorum.voters at the right cluster", found, id)
+		}
+		return c.q.Image().ClusterID, nil
+	}
 	if err := c.waitQuorum(ctx, voters); err != nil {
 		return "", err
 	}
@@ -156,8 +206,10 @@ func (b *Broker) joinCluster(found string) (string, error) {
 	if found != "" && found != id {
 		return "", fmt.Errorf("the log dirs belong to cluster %s, but the controller quorum is cluster %s; point log.dirs at this cluster's data or controller.quorum.voters at the right cluster", found, id)
 	}
-	if err := c.register(ctx, id); err != nil {
-		return "", err
+	if isBroker {
+		if err := c.register(ctx, id); err != nil {
+			return "", err
+		}
 	}
 	return id, nil
 }
@@ -230,6 +282,10 @@ func (c *cluster) register(ctx context.Context, clusterID string) error {
 		br := im.Brokers[c.b.nodeID]
 		return br != nil && br.Epoch >= epoch
 	}); err != nil {
+		if c.ctl == nil {
+			return fmt.Errorf("catch up with the metadata log: %w; a broker-only node receives it once the active controller has added it to the Raft group at its %s endpoint, so every node must set the same inter.broker.listener.name",
+				err, c.b.cfg.InterBrokerListenerName)
+		}
 		return fmt.Errorf("catch up with the metadata log: %w", err)
 	}
 	c.log.Info("registered with the controller", "broker_epoch", epoch)
@@ -620,8 +676,10 @@ func (c *cluster) close() {
 }
 
 // metadataBrokers lists the live brokers at their endpoint for listener, and
-// a controller id for clients: the active controller (every node here is
-// also a broker).
+// a controller id for clients: the active controller when it is a broker
+// too; otherwise, as KRaft brokers do (KIP-590), a live broker, which
+// forwards admin changes to the controller: this one if listed, else the
+// first.
 func (c *cluster) metadataBrokers(listener string) ([]kmsg.MetadataResponseBroker, int32) {
 	im := c.q.Image()
 	var out []kmsg.MetadataResponseBroker
@@ -638,6 +696,12 @@ func (c *cluster) metadataBrokers(listener string) ([]kmsg.MetadataResponseBroke
 		out = append(out, mb)
 	}
 	leader, _ := c.q.Leader()
+	if leader != -1 && len(out) > 0 && !slices.ContainsFunc(out, func(mb kmsg.MetadataResponseBroker) bool { return mb.NodeID == leader }) {
+		leader = out[0].NodeID
+		if slices.ContainsFunc(out, func(mb kmsg.MetadataResponseBroker) bool { return mb.NodeID == c.b.nodeID }) {
+			leader = c.b.nodeID
+		}
+	}
 	return out, leader
 }
 

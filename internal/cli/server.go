@@ -62,7 +62,13 @@ are flushed and closed. A second signal exits at once.`,
   samsa server --set schema.registry.listeners= --set rest.proxy.listeners=
 
   # a Kafka-style properties file, with one override
-  samsa server --config server.properties --set num.partitions=6`,
+  samsa server --config server.properties --set num.partitions=6
+
+  # a controller-only cluster node (process.roles: broker, controller, or
+  # both, the default); broker-only nodes list no CONTROLLER listener
+  samsa server --set process.roles=controller --set node.id=1 \
+    --set controller.quorum.voters=1@10.0.0.1:9093,2@10.0.0.2:9093,3@10.0.0.3:9093 \
+    --set listeners=CONTROLLER://10.0.0.1:9093 --set controller.listener.names=CONTROLLER`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			props := map[string]string{}
@@ -172,9 +178,16 @@ func runServer(ctx context.Context, cfg *config.Broker, log *slog.Logger) error 
 		b.Close(context.Background())
 		return err
 	}
-	companions := startCompanions(ctx, cfg, b.Addr(""), log)
-	topics := b.Metadata().Image().TopicNames()
+	var companions []*companion
 	ready := []any{"cluster_id", b.ClusterID(), "kafka", b.Addr("")}
+	if cfg.HasRole("broker") {
+		companions = startCompanions(ctx, cfg, b.Addr(""), log)
+	} else {
+		// A controller-only node serves no clients, so neither registry
+		// nor proxy has a broker here (config refuses them when set).
+		ready = []any{"cluster_id", b.ClusterID(), "controller", b.Addr(cfg.ControllerListenerNames[0])}
+	}
+	topics := b.Metadata().Image().TopicNames()
 	for _, c := range companions {
 		ready = append(ready, strings.ToLower(strings.ReplaceAll(c.name, " ", "_")), "http://"+c.addr)
 	}

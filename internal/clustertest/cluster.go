@@ -24,8 +24,16 @@ const MaxNodes = 245
 // Config describes a cluster to start. Only Nodes is required.
 type Config struct {
 	// Nodes is the number of nodes, numbered 1..Nodes. Every node is a
-	// broker and a controller (a voter of the metadata quorum).
+	// broker and a controller (a voter of the metadata quorum) unless
+	// Roles says otherwise.
 	Nodes int
+	// Roles sets process.roles per node: "broker", "controller" or
+	// "broker,controller" (the default for a node not listed). A
+	// controller-only node has no PLAINTEXT listener and no proxy for one;
+	// a broker-only node has no CONTROLLER listener and is not in
+	// controller.quorum.voters. At least one node must be a controller.
+	// Set roles here, not with a process.roles property.
+	Roles map[int]string
 	// Props are key=value broker properties for every node, e.g.
 	// "broker.session.timeout.ms=2000" or "min.insync.replicas=2". They
 	// are applied after the harness's own, so they can override any of
@@ -71,7 +79,8 @@ type Cluster struct {
 }
 
 // Start runs a cluster of n nodes with props (key=value) set on every node
-// and waits until each node's PLAINTEXT listener accepts TCP connections.
+// and waits until each node's PLAINTEXT listener (CONTROLLER on a
+// controller-only node) accepts TCP connections.
 // It does not wait for the quorum or broker registration; call WaitReady
 // for that.
 func Start(t testing.TB, n int, props ...string) *Cluster {
@@ -98,10 +107,39 @@ func StartConfig(t testing.TB, cfg Config) *Cluster {
 	if err := parseProps(extra, cfg.Props); err != nil {
 		t.Fatalf("clustertest: Props: %v", err)
 	}
-	for id := range cfg.NodeProps {
+	for id, props := range cfg.NodeProps {
 		if id < 1 || id > cfg.Nodes {
 			t.Fatalf("clustertest: NodeProps for node %d, want 1..%d", id, cfg.Nodes)
 		}
+		for _, p := range props {
+			if k, _, _ := strings.Cut(p, "="); strings.TrimSpace(k) == "process.roles" {
+				t.Fatalf("clustertest: NodeProps[%d] sets process.roles; use Config.Roles, which also sets the listeners and voters to match", id)
+			}
+		}
+	}
+	if _, ok := extra["process.roles"]; ok {
+		t.Fatalf("clustertest: Props sets process.roles; use Config.Roles, which also sets the listeners and voters to match")
+	}
+	roles := map[int][2]bool{} // node -> broker, controller
+	for id := 1; id <= cfg.Nodes; id++ {
+		roles[id] = [2]bool{true, true}
+	}
+	for id, r := range cfg.Roles {
+		if id < 1 || id > cfg.Nodes {
+			t.Fatalf("clustertest: Roles for node %d, want 1..%d", id, cfg.Nodes)
+		}
+		switch r {
+		case "broker":
+			roles[id] = [2]bool{true, false}
+		case "controller":
+			roles[id] = [2]bool{false, true}
+		case "broker,controller", "controller,broker":
+		default:
+			t.Fatalf("clustertest: Roles[%d] = %q, want broker, controller or broker,controller", id, r)
+		}
+	}
+	if !slices.ContainsFunc(slices.Collect(maps.Values(roles)), func(r [2]bool) bool { return r[1] }) {
+		t.Fatalf("clustertest: Roles name no controller; a cluster needs at least one")
 	}
 
 	c := &Cluster{t: t, cfg: cfg, bin: kafkatest.Binary(t), dir: t.TempDir(), nw: newNetwork(cfg.Nodes)}
@@ -112,42 +150,59 @@ func StartConfig(t testing.TB, cfg Config) *Cluster {
 
 	for id := 1; id <= cfg.Nodes; id++ {
 		n := &node{
-			id:      id,
-			ip:      nodeIP(id),
-			dir:     filepath.Join(c.dir, fmt.Sprintf("node%d", id)),
-			logPath: filepath.Join(c.dir, fmt.Sprintf("node%d.log", id)),
+			id:         id,
+			ip:         nodeIP(id),
+			dir:        filepath.Join(c.dir, fmt.Sprintf("node%d", id)),
+			logPath:    filepath.Join(c.dir, fmt.Sprintf("node%d.log", id)),
+			broker:     roles[id][0],
+			controller: roles[id][1],
 		}
 		var err error
-		if n.plainPort, err = freePort(n.ip); err != nil {
-			t.Fatalf("clustertest: node %d: %v (the harness needs Linux, where all of 127.0.0.0/8 is loopback)", id, err)
+		if n.broker {
+			if n.plainPort, err = freePort(n.ip); err != nil {
+				t.Fatalf("clustertest: node %d: %v (the harness needs Linux, where all of 127.0.0.0/8 is loopback)", id, err)
+			}
+			if n.plain, err = c.nw.listen(id, "PLAINTEXT", n.plainAddr()); err != nil {
+				t.Fatalf("clustertest: %v", err)
+			}
 		}
-		if n.ctrlPort, err = freePort(n.ip); err != nil {
-			t.Fatalf("clustertest: node %d: %v", id, err)
-		}
-		if n.plain, err = c.nw.listen(id, "PLAINTEXT", n.plainAddr()); err != nil {
-			t.Fatalf("clustertest: %v", err)
-		}
-		if n.ctrl, err = c.nw.listen(id, "CONTROLLER", net.JoinHostPort(n.ip, strconv.Itoa(n.ctrlPort))); err != nil {
-			t.Fatalf("clustertest: %v", err)
+		if n.controller {
+			if n.ctrlPort, err = freePort(n.ip); err != nil {
+				t.Fatalf("clustertest: node %d: %v (the harness needs Linux, where all of 127.0.0.0/8 is loopback)", id, err)
+			}
+			if n.ctrl, err = c.nw.listen(id, "CONTROLLER", n.ctrlAddr()); err != nil {
+				t.Fatalf("clustertest: %v", err)
+			}
 		}
 		c.nodes = append(c.nodes, n)
 	}
 	voters := make([]string, 0, cfg.Nodes)
 	for _, n := range c.nodes {
-		voters = append(voters, fmt.Sprintf("%d@%s", n.id, n.ctrl.Addr()))
+		if n.controller {
+			voters = append(voters, fmt.Sprintf("%d@%s", n.id, n.ctrl.Addr()))
+		}
 	}
 	for _, n := range c.nodes {
 		props := map[string]string{
 			"node.id":                   strconv.Itoa(n.id),
-			"process.roles":             "broker,controller",
 			"log.dirs":                  n.dir,
-			"listeners":                 fmt.Sprintf("PLAINTEXT://%s:%d,CONTROLLER://%s:%d", n.ip, n.plainPort, n.ip, n.ctrlPort),
 			"controller.listener.names": "CONTROLLER",
-			"advertised.listeners":      "PLAINTEXT://" + n.plain.Addr(),
 			"controller.quorum.voters":  strings.Join(voters, ","),
 			"schema.registry.listeners": "",
 			"rest.proxy.listeners":      "",
 		}
+		var listeners, roleNames []string
+		if n.broker {
+			roleNames = append(roleNames, "broker")
+			listeners = append(listeners, fmt.Sprintf("PLAINTEXT://%s:%d", n.ip, n.plainPort))
+			props["advertised.listeners"] = "PLAINTEXT://" + n.plain.Addr()
+		}
+		if n.controller {
+			roleNames = append(roleNames, "controller")
+			listeners = append(listeners, fmt.Sprintf("CONTROLLER://%s:%d", n.ip, n.ctrlPort))
+		}
+		props["process.roles"] = strings.Join(roleNames, ",")
+		props["listeners"] = strings.Join(listeners, ",")
 		maps.Copy(props, extra)
 		if err := parseProps(props, cfg.NodeProps[n.id]); err != nil {
 			t.Fatalf("clustertest: NodeProps[%d]: %v", n.id, err)
@@ -226,34 +281,59 @@ func (c *Cluster) startAndWait(ids []int) {
 // N is the number of nodes.
 func (c *Cluster) N() int { return len(c.nodes) }
 
-// Bootstrap is the comma-separated list of every node's PLAINTEXT proxy
+// Bootstrap is the comma-separated list of every broker's PLAINTEXT proxy
 // address, for kgo.SeedBrokers, kcat -b or bootstrap.servers.
 func (c *Cluster) Bootstrap() string {
-	addrs := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
-		addrs[i] = n.plain.Addr()
+	var addrs []string
+	for _, n := range c.nodes {
+		if n.broker {
+			addrs = append(addrs, n.plain.Addr())
+		}
 	}
 	return strings.Join(addrs, ",")
 }
 
 // Addr is node n's PLAINTEXT address as clients reach it (its proxy, on
-// 127.0.0.1), which is also the address the node advertises.
+// 127.0.0.1), which is also the address the node advertises; "" for a
+// controller-only node.
 func (c *Cluster) Addr(n int) string {
 	nd := c.node(n)
-	if nd == nil {
+	if nd == nil || !nd.broker {
 		return ""
 	}
 	return nd.plain.Addr()
 }
 
 // ControllerAddr is node n's CONTROLLER address as peers reach it (its
-// proxy), the address listed for it in controller.quorum.voters.
+// proxy), the address listed for it in controller.quorum.voters; "" for a
+// broker-only node.
 func (c *Cluster) ControllerAddr(n int) string {
 	nd := c.node(n)
-	if nd == nil {
+	if nd == nil || !nd.controller {
 		return ""
 	}
 	return nd.ctrl.Addr()
+}
+
+// Brokers lists the nodes with the broker role, in order.
+func (c *Cluster) Brokers() []int {
+	return c.withRole(func(n *node) bool { return n.broker })
+}
+
+// Controllers lists the nodes with the controller role (the voters), in
+// order.
+func (c *Cluster) Controllers() []int {
+	return c.withRole(func(n *node) bool { return n.controller })
+}
+
+func (c *Cluster) withRole(ok func(*node) bool) []int {
+	var ids []int
+	for _, n := range c.nodes {
+		if ok(n) {
+			ids = append(ids, n.id)
+		}
+	}
+	return ids
 }
 
 // Dir is node n's data directory (log.dirs).
@@ -326,7 +406,7 @@ func (c *Cluster) Resume(n int) {
 // Restart kills each listed node that is running (SIGKILL, no clean
 // shutdown), starts them all again with the same data dir, ports and
 // properties, and waits until each accepts TCP connections on its
-// PLAINTEXT listener. Listing several nodes restarts them together, which
+// PLAINTEXT listener (CONTROLLER on a controller-only node). Listing several nodes restarts them together, which
 // is needed when a majority of the quorum is down. Cuts stay as they were.
 // It calls t.Fatalf if a node does not come up, so call it from the test
 // goroutine.
@@ -377,16 +457,15 @@ func (c *Cluster) PID(n int) int {
 }
 
 // Live lists the nodes that are running, not paused and not cut off with
-// Cut: the brokers a healthy cluster should list. Links cut with CutLink
-// do not count.
+// Cut. Links cut with CutLink do not count.
 func (c *Cluster) Live() []int {
-	var live []int
-	for _, n := range c.nodes {
-		if n.running() && !n.isPaused() && !c.nw.isIsolated(n.id) {
-			live = append(live, n.id)
-		}
-	}
-	return live
+	return c.withRole(func(n *node) bool { return n.running() && !n.isPaused() && !c.nw.isIsolated(n.id) })
+}
+
+// LiveBrokers lists the live nodes (see Live) with the broker role: the
+// brokers a healthy cluster should list.
+func (c *Cluster) LiveBrokers() []int {
+	return c.withRole(func(n *node) bool { return n.broker && n.running() && !n.isPaused() && !c.nw.isIsolated(n.id) })
 }
 
 // Cut isolates node n from the network: every proxied connection from or

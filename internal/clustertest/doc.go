@@ -1,7 +1,8 @@
 // Package clustertest runs samsa clusters of several nodes for tests: each
 // node is the real `samsa server` binary in its own process, every node is
-// a broker and a voter of the metadata quorum, and every connection to a
-// node passes through a TCP proxy in the test process, so a test can
+// a broker and a voter of the metadata quorum unless Config.Roles says
+// otherwise, and every connection to a node passes through a TCP proxy in
+// the test process, so a test can
 // SIGKILL, freeze (SIGSTOP), restart, stop and cut off any node while real
 // clients keep working against the rest.
 //
@@ -18,6 +19,10 @@
 //	c.Pause(2); c.Resume(2)                 // SIGSTOP, SIGCONT
 //	c.Cut(3); c.Heal(3)                     // network partition of one node
 //	c.CutLink(1, 2); c.HealLink(1, 2)       // one link, both directions
+//
+//	// dedicated controllers 1-3 and brokers 4-5
+//	c := clustertest.StartConfig(t, clustertest.Config{Nodes: 5,
+//		Roles: map[int]string{1: "controller", 2: "controller", 3: "controller", 4: "broker", 5: "broker"}})
 //
 // Everything is torn down by t.Cleanup: nodes get SIGCONT then SIGKILL and
 // are reaped, proxies close, data and logs live in t.TempDir(). If the
@@ -54,7 +59,20 @@
 // CONTROLLER://127.0.0.<10+n>:<c>, controller.listener.names=CONTROLLER,
 // advertised.listeners=PLAINTEXT://127.0.0.1:<proxy of p>,
 // controller.quorum.voters=1@127.0.0.1:<proxy of node 1's c>,..., and empty
-// schema.registry.listeners and rest.proxy.listeners. Its output goes to
+// schema.registry.listeners and rest.proxy.listeners.
+//
+// # Roles
+//
+// Config.Roles gives a node process.roles=controller or =broker (setting
+// process.roles in Props or NodeProps is refused: the listeners and voters
+// must match). A controller-only node gets only the CONTROLLER listener
+// and its proxy, no advertised.listeners; a broker-only node only
+// PLAINTEXT, and it is left out of controller.quorum.voters, which lists
+// the controllers alone. Its Raft traffic shares its PLAINTEXT listener and
+// proxy, so Cut cuts it too. Bootstrap, Addr, Client and Metadata are about
+// brokers (Addr is "" for a controller-only node, Metadata an error);
+// QuorumLeader asks controllers only; Brokers and Controllers list who is
+// which. Live lists every live node, LiveBrokers the live brokers. Its output goes to
 // <tmp>/node<n>.log (NodeLog), appended across restarts.
 //
 // The proxies keep their ports for the life of the cluster and a node
@@ -101,17 +119,21 @@
 // # Waiting
 //
 // Start (and Restart) launch every node first and then wait until each
-// accepts TCP on its own PLAINTEXT address, dialed directly because the
-// proxy always accepts and so proves nothing. They do not wait for the
-// quorum. WaitReady waits until every live node (Live: running, not paused,
-// not cut) answers Metadata with exactly the live brokers at their proxy
-// addresses. LeaderOf asks for one partition's leader; WaitLeader waits for
+// accepts TCP on its own PLAINTEXT address (CONTROLLER for a
+// controller-only node), dialed directly because the proxy always accepts
+// and so proves nothing. They do not wait for the quorum; a broker-only
+// node even opens its listener before it has registered (Raft needs it),
+// and answers clients only once it has. WaitReady waits until every live
+// broker (LiveBrokers: a broker running, not paused, not cut) answers
+// Metadata with exactly the live brokers at their proxy addresses.
+// LeaderOf asks for one partition's leader; WaitLeader waits for
 // a leader other than a given one that the leader itself confirms, and
 // returns how long that took, which is the failover time when called
 // right after a fault. QuorumLeader and WaitQuorumLeader do the same for
 // the metadata quorum with DescribeQuorum on the CONTROLLER listeners.
 // These requests go to one chosen node each through the harness's own
-// franz-go clients, whose seed brokers are the nodes in order.
+// franz-go clients, whose seed brokers are the brokers (or controllers) in
+// node order.
 //
 // # Goroutines and state
 //

@@ -25,28 +25,30 @@ const probeTimeout = 2 * time.Second
 // pollInterval is how often the wait helpers ask again.
 const pollInterval = 20 * time.Millisecond
 
-// plainProbe returns the harness's own client on the PLAINTEXT proxies.
-// Its seed brokers are the nodes in order, so SeedBrokers()[i] talks to
-// node i+1 and nothing else; requests go to one chosen node, never to
-// whichever broker kgo would pick.
+// plainProbe returns the harness's own client on the PLAINTEXT proxies of
+// the brokers. Its seed brokers are those nodes in order, so a request
+// goes to one chosen node (see ask), never to whichever broker kgo would
+// pick.
 func (c *Cluster) plainProbe() *kgo.Client {
 	c.probeOnce.Do(func() {
-		c.probe = c.newProbe(func(n *node) string { return n.plain.Addr() })
+		c.probe = c.newProbe(c.Brokers(), func(n *node) string { return n.plain.Addr() })
 	})
 	return c.probe
 }
 
+// controllerProbe is plainProbe for the CONTROLLER proxies of the
+// controllers.
 func (c *Cluster) controllerProbe() *kgo.Client {
 	c.ctrlOnce.Do(func() {
-		c.ctrlProbe = c.newProbe(func(n *node) string { return n.ctrl.Addr() })
+		c.ctrlProbe = c.newProbe(c.Controllers(), func(n *node) string { return n.ctrl.Addr() })
 	})
 	return c.ctrlProbe
 }
 
-func (c *Cluster) newProbe(addr func(*node) string) *kgo.Client {
-	seeds := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
-		seeds[i] = addr(n)
+func (c *Cluster) newProbe(ids []int, addr func(*node) string) *kgo.Client {
+	seeds := make([]string, len(ids))
+	for i, id := range ids {
+		seeds[i] = addr(c.nodes[id-1])
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(time.Second))
 	if err != nil {
@@ -56,19 +58,23 @@ func (c *Cluster) newProbe(addr func(*node) string) *kgo.Client {
 	return cl
 }
 
-// ask sends req to node id through cl (a probe) and waits at most
-// probeTimeout.
-func (c *Cluster) ask(cl *kgo.Client, id int, req kmsg.Request) (kmsg.Response, error) {
+// ask sends req to node id through cl (a probe whose seeds are the nodes
+// ids lists, in order) and waits at most probeTimeout.
+func (c *Cluster) ask(cl *kgo.Client, ids []int, id int, req kmsg.Request) (kmsg.Response, error) {
 	if cl == nil {
 		return nil, errors.New("cluster shut down")
 	}
+	i := slices.Index(ids, id)
+	if i < 0 {
+		return nil, fmt.Errorf("node %d has no such listener (process.roles)", id)
+	}
 	seeds := cl.SeedBrokers()
-	if len(seeds) != len(c.nodes) {
-		return nil, fmt.Errorf("probe has %d seeds for %d nodes", len(seeds), len(c.nodes))
+	if len(seeds) != len(ids) {
+		return nil, fmt.Errorf("probe has %d seeds for %d nodes", len(seeds), len(ids))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
-	resp, err := seeds[id-1].Request(ctx, req)
+	resp, err := seeds[i].Request(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("node %d: %w", id, err)
 	}
@@ -76,10 +82,12 @@ func (c *Cluster) ask(cl *kgo.Client, id int, req kmsg.Request) (kmsg.Response, 
 }
 
 // Metadata sends a Metadata request for topics (none: brokers only) to
-// node n and returns its answer. Auto topic creation is off.
+// node n, a broker, and returns its answer. Auto topic creation is off.
 func (c *Cluster) Metadata(n int, topics ...string) (*kmsg.MetadataResponse, error) {
-	if c.node(n) == nil {
+	if nd := c.node(n); nd == nil {
 		return nil, fmt.Errorf("no node %d", n)
+	} else if !nd.broker {
+		return nil, fmt.Errorf("node %d is controller-only: it answers no Metadata", n)
 	}
 	req := kmsg.NewPtrMetadataRequest()
 	req.AllowAutoTopicCreation = false
@@ -89,18 +97,19 @@ func (c *Cluster) Metadata(n int, topics ...string) (*kmsg.MetadataResponse, err
 		rt.Topic = kmsg.StringPtr(t)
 		req.Topics = append(req.Topics, rt)
 	}
-	resp, err := c.ask(c.plainProbe(), n, req)
+	resp, err := c.ask(c.plainProbe(), c.Brokers(), n, req)
 	if err != nil {
 		return nil, err
 	}
 	return resp.(*kmsg.MetadataResponse), nil
 }
 
-// WaitReady waits until every live node (see Live) answers a Metadata
-// request listing exactly the live nodes as brokers, each at its proxy
-// address. A killed, paused or cut node must therefore have been fenced
+// WaitReady waits until every live broker (see LiveBrokers) answers a
+// Metadata request listing exactly the live brokers, each at its proxy
+// address. A killed, paused or cut broker must therefore have been fenced
 // by the rest of the cluster too, which takes up to
-// broker.session.timeout.ms. It calls t.Fatalf on timeout with what each
+// broker.session.timeout.ms. Controller-only nodes are neither asked nor
+// expected in the lists. It calls t.Fatalf on timeout with what each
 // node last said.
 func (c *Cluster) WaitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
@@ -119,9 +128,9 @@ func (c *Cluster) WaitReady(t testing.TB, timeout time.Duration) {
 
 // ready checks WaitReady's condition once.
 func (c *Cluster) ready() error {
-	live := c.Live()
+	live := c.LiveBrokers()
 	if len(live) == 0 {
-		return errors.New("no live node")
+		return errors.New("no live broker")
 	}
 	want := make([]string, len(live))
 	for i, id := range live {
@@ -178,12 +187,12 @@ func (c *Cluster) partitionLeader(n int, topic string, partition int32) (leader,
 }
 
 // LeaderOf returns the leader of topic/partition according to the first
-// live node, in node order, that answers a Metadata request about it; -1
+// live broker, in node order, that answers a Metadata request about it; -1
 // if no live node answers or the partition has no leader. Nodes may
 // disagree for a moment after a change; WaitLeader waits for agreement
 // with the leader itself.
 func (c *Cluster) LeaderOf(topic string, partition int32) int32 {
-	for _, id := range c.Live() {
+	for _, id := range c.LiveBrokers() {
 		if l, _, err := c.partitionLeader(id, topic, partition); err == nil {
 			return l
 		}
@@ -192,7 +201,7 @@ func (c *Cluster) LeaderOf(topic string, partition int32) int32 {
 }
 
 // WaitLeader waits until topic/partition has a leader other than not
-// (pass -1 to accept any leader): some live node names a leader L != not,
+// (pass -1 to accept any leader): some live broker names a leader L != not,
 // L is itself live, and L's own Metadata names L. It returns L and how
 // long the wait took, measured from the call, so calling it right after a
 // fault (Kill, Pause, Cut) measures the failover time. On timeout it
@@ -216,7 +225,7 @@ func (c *Cluster) WaitLeader(topic string, partition int32, not int32, timeout t
 }
 
 func (c *Cluster) confirmedLeader(topic string, partition int32, not int32) (int32, error) {
-	live := c.Live()
+	live := c.LiveBrokers()
 	var errs []error
 	for _, id := range live {
 		l, _, err := c.partitionLeader(id, topic, partition)
@@ -244,12 +253,12 @@ func (c *Cluster) confirmedLeader(topic string, partition int32, not int32) (int
 		return l, nil
 	}
 	if len(live) == 0 {
-		return -1, errors.New("no live node")
+		return -1, errors.New("no live broker")
 	}
 	return -1, errors.Join(errs...)
 }
 
-// QuorumLeader asks the live nodes' CONTROLLER listeners, in node order,
+// QuorumLeader asks the live controllers' CONTROLLER listeners, in node order,
 // for the metadata quorum (DescribeQuorum on __cluster_metadata-0) and
 // returns the leader and its epoch from the first that answers without
 // error.
@@ -262,8 +271,12 @@ func (c *Cluster) QuorumLeader() (leader, epoch int32, err error) {
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	var errs []error
+	ctls := c.Controllers()
 	for _, id := range c.Live() {
-		kresp, err := c.ask(c.controllerProbe(), id, req)
+		if !slices.Contains(ctls, id) {
+			continue
+		}
+		kresp, err := c.ask(c.controllerProbe(), ctls, id, req)
 		if err != nil {
 			errs = append(errs, err)
 			continue

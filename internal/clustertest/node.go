@@ -24,11 +24,13 @@ type node struct {
 	ip        string // 127.0.0.<10+id>
 	dir       string // log.dirs
 	logPath   string
-	plainPort int // the real PLAINTEXT port on ip
-	ctrlPort  int // the real CONTROLLER port on ip
-	plain     *proxy
-	ctrl      *proxy
+	plainPort int      // the real PLAINTEXT port on ip (brokers)
+	ctrlPort  int      // the real CONTROLLER port on ip (controllers)
+	plain     *proxy   // nil on a controller-only node
+	ctrl      *proxy   // nil on a broker-only node
 	args      []string // argv after the binary
+	// broker and controller are the node's process.roles.
+	broker, controller bool
 
 	mu         sync.Mutex
 	cmd        *exec.Cmd
@@ -48,6 +50,18 @@ type crash struct {
 
 // plainAddr is the node's real PLAINTEXT address (not the proxy).
 func (n *node) plainAddr() string { return net.JoinHostPort(n.ip, fmt.Sprint(n.plainPort)) }
+
+// ctrlAddr is the node's real CONTROLLER address (not the proxy).
+func (n *node) ctrlAddr() string { return net.JoinHostPort(n.ip, fmt.Sprint(n.ctrlPort)) }
+
+// upAddr is the address waitListening dials: the PLAINTEXT listener, or
+// the CONTROLLER listener of a controller-only node.
+func (n *node) upAddr() string {
+	if n.controller && !n.broker {
+		return n.ctrlAddr()
+	}
+	return n.plainAddr()
+}
 
 // start launches the process without waiting for it to listen. The caller
 // must not already have a running process for n.
@@ -121,8 +135,9 @@ func (n *node) runningLocked() bool {
 	}
 }
 
-// waitListening polls the node's real PLAINTEXT address until it accepts a
-// TCP connection, the process exits, or timeout passes. It dials the node
+// waitListening polls the node's real PLAINTEXT address (CONTROLLER on a
+// controller-only node) until it accepts a TCP connection, the process
+// exits, or timeout passes. It dials the node
 // directly, not through the proxy: the proxy always accepts (it is the
 // harness listening), so only the node's own socket tells whether the node
 // is up, and a cut node must still be able to come up.
@@ -132,7 +147,7 @@ func (n *node) waitListening(timeout time.Duration) error {
 	n.mu.Unlock()
 	deadline := time.Now().Add(timeout)
 	for {
-		c, err := net.DialTimeout("tcp", n.plainAddr(), 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", n.upAddr(), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			return nil
@@ -144,11 +159,11 @@ func (n *node) waitListening(timeout time.Duration) error {
 			// The caller reports this exit; do not report it again as a crash.
 			n.crashes = slices.DeleteFunc(n.crashes, func(c crash) bool { return c.run == run })
 			n.mu.Unlock()
-			return fmt.Errorf("node %d exited before listening on %s: %s", n.id, n.plainAddr(), exitText(werr))
+			return fmt.Errorf("node %d exited before listening on %s: %s", n.id, n.upAddr(), exitText(werr))
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("node %d did not listen on %s within %v", n.id, n.plainAddr(), timeout)
+			return fmt.Errorf("node %d did not listen on %s within %v", n.id, n.upAddr(), timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -295,6 +295,8 @@ func NewBroker(props map[string]string) (*Broker, error) {
 	}
 	if len(b.ProcessRoles) == 0 {
 		errs = append(errs, invalid("process.roles", props["process.roles"], "must name broker, controller or both"))
+	} else {
+		errs = append(errs, b.checkRoles()...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -411,6 +413,79 @@ func (b *Broker) resolveListeners() []error {
 			key = "security.inter.broker.protocol"
 		}
 		errs = append(errs, invalid(key, val, fmt.Sprintf("no advertised listener is named %s", b.InterBrokerListenerName)))
+	}
+	return errs
+}
+
+// HasRole reports whether process.roles names role ("broker" or
+// "controller").
+func (b *Broker) HasRole(role string) bool { return contains(b.ProcessRoles, role) }
+
+// checkRoles checks what each process.roles combination requires of the
+// quorum and the listeners, as Kafka's KafkaConfig does: a controller is
+// one of controller.quorum.voters and a broker-only node is not; a
+// controller-only node listens on controller listeners only and a
+// broker-only node on none of them. Each problem is one line.
+func (b *Broker) checkRoles() []error {
+	var errs []error
+	broker, ctl := b.HasRole("broker"), b.HasRole("controller")
+	roles := strings.Join(b.ProcessRoles, ",")
+	voters := strings.Join(b.ControllerQuorumVoters, ",")
+	inVoters := false
+	for _, e := range b.ControllerQuorumVoters {
+		if id, _, _ := strings.Cut(strings.TrimSpace(e), "@"); strings.TrimSpace(id) == strconv.Itoa(int(b.NodeID)) {
+			inVoters = true
+		}
+	}
+	if broker && ctl {
+		if len(b.ControllerQuorumVoters) > 0 && !inVoters {
+			errs = append(errs, &Error{Key: "controller.quorum.voters", Value: voters, Msg: fmt.Sprintf(
+				"node.id %d is not in controller.quorum.voters (%s); a controller must be one of the voters", b.NodeID, voters)})
+		}
+		return errs
+	}
+	if len(b.ControllerQuorumVoters) == 0 {
+		return append(errs, &Error{Key: "process.roles", Value: roles, Msg: fmt.Sprintf(
+			"process.roles=%s needs controller.quorum.voters: only a node with both roles (broker,controller) can run alone", roles)})
+	}
+	ctlNames := strings.Join(b.ControllerListenerNames, ",")
+	if broker {
+		if inVoters {
+			errs = append(errs, &Error{Key: "controller.quorum.voters", Value: voters, Msg: fmt.Sprintf(
+				"node.id %d is in controller.quorum.voters (%s), but process.roles=broker: a broker-only node is no voter; give it a node.id of its own or add the controller role", b.NodeID, voters)})
+		}
+		for _, l := range b.Listeners {
+			if contains(b.ControllerListenerNames, l.Name) {
+				errs = append(errs, &Error{Key: "listeners", Value: *b.value("listeners"), Msg: fmt.Sprintf(
+					"listeners has %s, a controller listener (controller.listener.names=%s), but process.roles=broker runs no controller; remove it from listeners", l.Name, ctlNames)})
+			}
+		}
+		return errs
+	}
+	// Controller only.
+	if !inVoters {
+		errs = append(errs, &Error{Key: "controller.quorum.voters", Value: voters, Msg: fmt.Sprintf(
+			"node.id %d is not in controller.quorum.voters (%s); a controller must be one of the voters", b.NodeID, voters)})
+	}
+	for _, l := range b.Listeners {
+		if !contains(b.ControllerListenerNames, l.Name) {
+			errs = append(errs, &Error{Key: "listeners", Value: *b.value("listeners"), Msg: fmt.Sprintf(
+				"listeners has %s, which is not a controller listener (controller.listener.names=%s), but process.roles=controller serves no Kafka clients; list only controller listeners", l.Name, ctlNames)})
+		}
+	}
+	if a, ok := b.set["advertised.listeners"]; ok {
+		for _, l := range b.AdvertisedListeners {
+			if !contains(b.ControllerListenerNames, l.Name) {
+				errs = append(errs, &Error{Key: "advertised.listeners", Value: a, Msg: fmt.Sprintf(
+					"advertised.listeners has %s, which is not a controller listener (controller.listener.names=%s), but process.roles=controller serves no Kafka clients", l.Name, ctlNames)})
+			}
+		}
+	}
+	for _, key := range []string{"schema.registry.listeners", "rest.proxy.listeners"} {
+		if v, ok := b.set[key]; ok && strings.TrimSpace(v) != "" {
+			errs = append(errs, &Error{Key: key, Value: v, Msg: fmt.Sprintf(
+				"%s is set, but process.roles=controller runs no broker for it to use; run it on a broker node", key)})
+		}
 	}
 	return errs
 }

@@ -120,6 +120,30 @@ func TestNewBrokerErrors(t *testing.T) {
 			[]string{`invalid value "REPLICATION" for "inter.broker.listener.name": no advertised listener is named REPLICATION`}},
 		{"quorum voters", map[string]string{"controller.quorum.voters": "1@localhost:9093,two@x:1"},
 			[]string{`invalid value "1@localhost:9093,two@x:1" for "controller.quorum.voters": "two@x:1" is not id@host:port`}},
+		{"broker-only without voters", map[string]string{"process.roles": "broker"},
+			[]string{`process.roles=broker needs controller.quorum.voters: only a node with both roles (broker,controller) can run alone`}},
+		{"controller-only without voters", map[string]string{"process.roles": "controller", "controller.listener.names": "CONTROLLER", "listeners": "CONTROLLER://:9093"},
+			[]string{`process.roles=controller needs controller.quorum.voters: only a node with both roles (broker,controller) can run alone`}},
+		{"broker-only voter", map[string]string{"process.roles": "broker", "node.id": "2", "controller.quorum.voters": "1@a:9093,2@b:9093"},
+			[]string{`node.id 2 is in controller.quorum.voters (1@a:9093,2@b:9093), but process.roles=broker: a broker-only node is no voter; give it a node.id of its own or add the controller role`}},
+		{"broker-only with a controller listener", map[string]string{"process.roles": "broker", "node.id": "4", "controller.quorum.voters": "1@a:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "PLAINTEXT://:9092,CONTROLLER://:9093"},
+			[]string{`listeners has CONTROLLER, a controller listener (controller.listener.names=CONTROLLER), but process.roles=broker runs no controller; remove it from listeners`}},
+		{"controller not a voter", map[string]string{"node.id": "4", "controller.quorum.voters": "1@a:9093", "controller.listener.names": "CONTROLLER",
+			"listeners": "PLAINTEXT://:9092,CONTROLLER://:9093"},
+			[]string{`node.id 4 is not in controller.quorum.voters (1@a:9093); a controller must be one of the voters`}},
+		{"controller-only not a voter", map[string]string{"process.roles": "controller", "node.id": "4", "controller.quorum.voters": "1@a:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "CONTROLLER://:9093"},
+			[]string{`node.id 4 is not in controller.quorum.voters (1@a:9093); a controller must be one of the voters`}},
+		{"controller-only with a client listener", map[string]string{"process.roles": "controller", "controller.quorum.voters": "1@a:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "PLAINTEXT://:9092,CONTROLLER://:9093"},
+			[]string{`listeners has PLAINTEXT, which is not a controller listener (controller.listener.names=CONTROLLER), but process.roles=controller serves no Kafka clients; list only controller listeners`}},
+		{"controller-only advertising a client listener", map[string]string{"process.roles": "controller", "controller.quorum.voters": "1@a:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "CONTROLLER://:9093", "advertised.listeners": "PLAINTEXT://a:9092"},
+			[]string{`advertised.listeners has PLAINTEXT, which is not a controller listener (controller.listener.names=CONTROLLER), but process.roles=controller serves no Kafka clients`}},
+		{"controller-only with a schema registry", map[string]string{"process.roles": "controller", "controller.quorum.voters": "1@a:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "CONTROLLER://:9093", "schema.registry.listeners": "http://127.0.0.1:8081"},
+			[]string{`schema.registry.listeners is set, but process.roles=controller runs no broker for it to use; run it on a broker node`}},
 		{"bad listener-prefixed value", map[string]string{"listener.name.internal.ssl.client.auth": "always"},
 			[]string{`invalid value "always" for "listener.name.internal.ssl.client.auth": must be one of: required, requested, none`}},
 		{"every problem, in key order", map[string]string{"num.partitions": "x", "foo": "1", "log.segment.bytes": "10", "delete.topic.enable": "nope"},
@@ -151,6 +175,7 @@ func TestNewBrokerValues(t *testing.T) {
 	b, err := NewBroker(map[string]string{
 		"node.id":                        "3",
 		"process.roles":                  "broker",
+		"controller.quorum.voters":       "1@ctl-1:9093",
 		"listeners":                      "PLAINTEXT://:9092,REPL://[::1]:9094",
 		"advertised.listeners":           "PLAINTEXT://kafka-3.example:9092,REPL://[::1]:9094",
 		"listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,REPL:SSL",
@@ -267,6 +292,33 @@ func TestJavaDouble(t *testing.T) {
 	} {
 		if got := javaDouble(f); got != want {
 			t.Errorf("javaDouble(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+func TestProcessRolesValid(t *testing.T) {
+	for _, props := range []map[string]string{
+		{"process.roles": "controller", "node.id": "1", "controller.quorum.voters": "1@a:9093,2@b:9093,3@c:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "CONTROLLER://127.0.0.1:9093", "schema.registry.listeners": ""},
+		{"process.roles": "broker", "node.id": "4", "controller.quorum.voters": "1@a:9093,2@b:9093,3@c:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "PLAINTEXT://127.0.0.1:9092"},
+		{"process.roles": "broker,controller", "node.id": "2", "controller.quorum.voters": "1@a:9093,2@b:9093,3@c:9093",
+			"controller.listener.names": "CONTROLLER", "listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"},
+	} {
+		b, err := NewBroker(props)
+		if err != nil {
+			t.Errorf("%v: %v", props, err)
+			continue
+		}
+		want := props["process.roles"]
+		if got := strings.Join(b.ProcessRoles, ","); got != want {
+			t.Errorf("process.roles %q, want %q", got, want)
+		}
+		if b.HasRole("broker") != strings.Contains(want, "broker") || b.HasRole("controller") != strings.Contains(want, "controller") {
+			t.Errorf("%s: HasRole broker %v controller %v", want, b.HasRole("broker"), b.HasRole("controller"))
+		}
+		if want == "controller" && len(b.AdvertisedListeners) != 0 {
+			t.Errorf("controller-only node advertises %v", b.AdvertisedListeners)
 		}
 	}
 }

@@ -24,6 +24,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	clients map[string]*kgo.Client
+	// next is the voter to try when no leader is known (Request only).
+	next int
 }
 
 // NewClient returns a client; local may be nil on a broker-only node.
@@ -64,12 +66,40 @@ func NodeClient(addr, localHost, clientID string, opts ...kgo.Opt) (*kgo.Client,
 		kgo.RequestRetries(0), kgo.RetryTimeout(0)}, opts...)...)
 }
 
+// guessTimeout bounds a request to a voter tried without knowing it leads.
+const guessTimeout = 5 * time.Second
+
+// guess returns the voter to try next when this node knows no leader, and
+// whether it ends a round through the voters. A broker-only node knows no
+// leader until the leader has added it to the Raft group (and none again
+// when the leader's heartbeats stop), and a NOT_CONTROLLER answer names
+// none, so it tries each voter in turn.
+func (c *Client) guess() (id int32, addr string, roundEnd bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	vs := c.q.cfg.Voters
+	for range vs {
+		i := c.next % len(vs)
+		c.next = i + 1
+		if vs[i].ID != c.localID {
+			return vs[i].ID, vs[i].Addr, c.next == len(vs)
+		}
+	}
+	return -1, "", true
+}
+
 // Request sends req to the active controller and returns its response.
 func (c *Client) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	backoff := 20 * time.Millisecond
 	var last error
 	for {
 		id, addr := c.q.Leader()
+		pause, guessed := true, id == -1
+		if guessed {
+			// Only one voter is the controller: try the next one at once,
+			// back off once per round.
+			id, addr, pause = c.guess()
+		}
 		var resp kmsg.Response
 		var err error
 		switch {
@@ -86,8 +116,14 @@ func (c *Client) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 				seeds := cl.SeedBrokers()
 				if len(seeds) == 0 {
 					err = fmt.Errorf("no connection to %s", addr)
-				} else {
+				} else if !guessed {
 					resp, err = seeds[0].Request(ctx, req)
+				} else {
+					// A guessed voter that is frozen or cut off must not
+					// hold the request until ctx ends.
+					gctx, cancel := context.WithTimeout(ctx, guessTimeout)
+					resp, err = seeds[0].Request(gctx, req)
+					cancel()
 				}
 			}
 		}
@@ -98,6 +134,9 @@ func (c *Client) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 			err = fmt.Errorf("node %d is not the active controller", id)
 		}
 		last = err
+		if !pause && ctx.Err() == nil {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("no answer from the active controller: %w (last: %v)", ctx.Err(), last)

@@ -5,12 +5,15 @@
 //
 //	            controller.quorum.voters (static, id@host:port)
 //	                           │
-//	┌──────────── Quorum (one per node) ─────────────────────────────┐
+//	┌──────────── Quorum (one per node; voters and non-voters) ──────┐
 //	│ hashicorp/raft ── FSM.Apply(Batch) ──► metadata.Image (atomic) │
 //	│   │  log + stable store: raft.db (bbolt) ┐ in metadata.log.dir/│
 //	│   │  snapshots: JSON images             ┘ __cluster_metadata-0 │
-//	│   └─ transport: TCP on the CONTROLLER listener, told apart from │
-//	│      Kafka requests by a "RAFT" preamble (mux.go)             │
+//	│   └─ transport: TCP on the CONTROLLER listener (a broker-only │
+//	│      node: its inter-broker listener), told apart from Kafka  │
+//	│      requests by a "RAFT" preamble (mux.go)                   │
+//	│ observers: the leader makes each registered broker that is    │
+//	│   not a voter a Raft non-voter (AddNonvoter)                  │
 //	│                                                               │
 //	│ Controller (active only while this node leads Raft)            │
 //	│   one goroutine runs every change: reads the image, computes a │
@@ -22,8 +25,52 @@
 //	│ Handler: Kafka APIs on the CONTROLLER listener (BrokerRegistra-│
 //	│   tion, BrokerHeartbeat, AlterPartition, CreateTopics, ...,    │
 //	│   DescribeQuorum); non-leaders answer NOT_CONTROLLER           │
-//	│ Client: a broker's requests to the active controller           │
+//	│ Client: a broker's requests to the active controller; before   │
+//	│   it knows the leader it tries each voter in turn              │
 //	└───────────────────────────────────────────────────────────────┘
+//
+// # Process roles
+//
+// process.roles picks what a node runs, as in KRaft:
+//
+//   - broker,controller (combined): a voter, the controller, and a broker.
+//   - controller: a voter and the controller, nothing else. It has only
+//     controller listeners, never registers as a broker, so it is in no
+//     Metadata or DescribeCluster answer and holds no replicas. Brokers
+//     name one of themselves as the controller in Metadata (KIP-590):
+//     they forward admin changes anyway.
+//   - broker: not a voter (its node.id must not be in
+//     controller.quorum.voters) but it still needs the metadata image, so
+//     it is a Raft non-voter, the hashicorp/raft counterpart of a KRaft
+//     observer: it gets every entry and snapshot, never votes and never
+//     counts for a commit, so brokers coming and going cannot cost the
+//     quorum its majority.
+//
+// A broker-only node keeps its Raft log, stable store and snapshots in
+// raft.db and the snapshot folder under metadata.log.dir, like a voter:
+// hashicorp/raft needs a log and stable store on every member, and a
+// restarted broker then only fetches what it missed. Its Raft transport
+// shares its inter-broker listener through the same "RAFT"-preamble Mux
+// as a voter's CONTROLLER listener, so it needs no extra port; its Raft
+// address is its advertised inter-broker endpoint.
+//
+// Joining: Raft membership changes can only be made by the leader, so the
+// broker cannot add itself. It registers (BrokerRegistration) like any
+// broker, sending the request to the voters in turn, since it knows no
+// leader yet and NOT_CONTROLLER names none (Client). The active
+// controller's Quorum watches the image: every registered broker that is
+// not a voter gets AddNonvoter at the endpoint of its registration named
+// by inter.broker.listener.name (which every node must therefore agree
+// on, as in Kafka), and a broker that is no longer registered is removed
+// with RemoveServer, but only once the leader has applied every entry up
+// to the latest configuration change, so a new leader cannot remove a
+// broker whose registration it has not applied yet. The broker then
+// receives the log, sees its own registration applied and starts. A
+// restarted broker is still in the configuration, so the leader resumes
+// sending to it at once; a new address is updated on re-registration.
+// After a leader change the non-voter learns the new leader from its
+// first AppendEntries; until then (its heartbeat timer has cleared the
+// old one) its client tries the voters again.
 //
 // Why hashicorp/raft: it brings the whole of Raft (elections with pre-vote,
 // log replication, snapshots and log compaction, membership changes, a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -72,6 +73,31 @@ func (m *Mux) sort(c net.Conn) {
 	// nothing: Kafka clients speak first too, so a short wait is safe.
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	head := make([]byte, len(raftPreamble))
+	if tc, ok := c.(*net.TCPConn); ok {
+		// Look without reading, so that a Kafka connection reaches its
+		// server as the *net.TCPConn it is: the server sends fetched
+		// records with sendfile only to one, and a broker-only node
+		// serves its clients on a muxed listener.
+		n, err := peek(tc, head)
+		switch {
+		case err != nil:
+			c.Close()
+			return
+		case n == len(head) && bytes.Equal(head, raftPreamble):
+			if _, err := io.ReadFull(c, head); err != nil {
+				c.Close()
+				return
+			}
+			c.SetReadDeadline(time.Time{})
+			m.raft.deliver(c)
+			return
+		case n == len(head):
+			c.SetReadDeadline(time.Time{})
+			m.kafka.deliver(c)
+			return
+		}
+		// Fewer bytes than the preamble so far: read them below.
+	}
 	n, err := io.ReadFull(c, head)
 	c.SetReadDeadline(time.Time{})
 	if err != nil && n == 0 {
@@ -83,6 +109,31 @@ func (m *Mux) sort(c net.Conn) {
 		return
 	}
 	m.kafka.deliver(&prefixConn{Conn: c, prefix: head[:n]})
+}
+
+// peek waits until c has data (or its read deadline passes) and copies up
+// to len(p) bytes of it into p without consuming them (MSG_PEEK).
+func peek(c *net.TCPConn, p []byte) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr = syscall.Recvfrom(int(fd), p, syscall.MSG_PEEK)
+		// false: wait until readable (or the deadline), then call again.
+		return !errors.Is(rerr, syscall.EAGAIN) && !errors.Is(rerr, syscall.EINTR)
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != nil:
+		return 0, rerr
+	case n <= 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 type subListener struct {

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +71,12 @@ type QuorumConfig struct {
 	// of connections to other nodes on the same machine (see Dial).
 	LocalHost string
 
+	// BrokerListener names the listener whose advertised address carries
+	// a broker-only node's Raft transport (inter.broker.listener.name,
+	// the same on every node). A voter's leader adds each registered
+	// broker that is not a voter as a non-voter at that address.
+	BrokerListener string
+
 	ElectionTimeout time.Duration // controller.quorum.election.timeout.ms
 	RequestTimeout  time.Duration // controller.quorum.request.timeout.ms
 	Logger          *slog.Logger
@@ -88,6 +96,13 @@ type Quorum struct {
 
 	subsMu sync.Mutex
 	subs   map[chan struct{}]struct{}
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	// warned holds the brokers already reported as unreachable for Raft
+	// (owned by the observers goroutine).
+	warned map[int32]bool
 }
 
 // OpenQuorum opens (creating on first start) the node's Raft state and joins
@@ -97,7 +112,8 @@ func OpenQuorum(cfg QuorumConfig) (*Quorum, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create metadata log dir: %w", err)
 	}
-	q := &Quorum{cfg: cfg, log: cfg.Logger.With("component", "quorum"), subs: map[chan struct{}]struct{}{}}
+	q := &Quorum{cfg: cfg, log: cfg.Logger.With("component", "quorum"), subs: map[chan struct{}]struct{}{},
+		stop: make(chan struct{}), warned: map[int32]bool{}}
 	q.image.Store(metadata.NewImage(""))
 
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
@@ -150,7 +166,96 @@ func OpenQuorum(cfg QuorumConfig) (*Quorum, error) {
 		}
 		q.log.Info("formatted a new metadata log", "voters", len(servers))
 	}
+	if cfg.Voter {
+		q.wg.Add(1)
+		go q.observersLoop()
+	}
 	return q, nil
+}
+
+// observersLoop keeps, while this node leads, one Raft non-voter per
+// registered broker that is not a voter (broker-only nodes): they receive
+// the log and snapshots like KRaft's observers and never count for a
+// majority. It wakes after every apply and every half second, so a new
+// leader picks up the brokers its predecessor had not added yet.
+func (q *Quorum) observersLoop() {
+	defer q.wg.Done()
+	sub, unsub := q.Subscribe()
+	defer unsub()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-q.stop:
+			return
+		case <-sub:
+		case <-tick.C:
+		}
+		if q.IsLeader() {
+			q.syncObservers()
+		}
+	}
+}
+
+// syncObservers adds or re-addresses the non-voter of every registered
+// broker that is not a voter, and removes the non-voters of brokers no
+// longer registered. Called by observersLoop only.
+func (q *Quorum) syncObservers() {
+	f := q.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	im := q.Image()
+	servers := map[raft.ServerID]raft.Server{}
+	for _, s := range f.Configuration().Servers {
+		servers[s.ID] = s
+	}
+	voter := func(id int32) bool {
+		s, ok := servers[serverID(id)]
+		return ok && s.Suffrage == raft.Voter
+	}
+	timeout := max(q.cfg.RequestTimeout, 5*time.Second)
+	for _, id := range slices.Sorted(maps.Keys(im.Brokers)) {
+		if voter(id) {
+			continue
+		}
+		ep, ok := im.Brokers[id].Endpoint(q.cfg.BrokerListener)
+		if !ok {
+			if !q.warned[id] {
+				q.warned[id] = true
+				q.log.Error("a broker-only node has no listener named by inter.broker.listener.name, so it cannot follow the metadata log; set the same inter.broker.listener.name on every node",
+					"broker", id, "listener", q.cfg.BrokerListener)
+			}
+			continue
+		}
+		delete(q.warned, id)
+		addr := net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
+		if s, ok := servers[serverID(id)]; ok && string(s.Address) == addr {
+			continue
+		}
+		if err := q.raft.AddNonvoter(serverID(id), raft.ServerAddress(addr), 0, timeout).Error(); err != nil {
+			q.log.Warn("could not add a broker to the metadata quorum as a non-voter; retrying", "broker", id, "address", addr, "err", err)
+			return
+		}
+		q.log.Info("added a broker to the metadata quorum as a non-voter", "broker", id, "address", addr)
+	}
+	// Remove only once the image reflects every configuration change, so a
+	// new leader that has not yet applied a registration keeps its broker.
+	cfgIndex, _ := strconv.ParseUint(q.raft.Stats()["latest_configuration_index"], 10, 64)
+	if q.raft.AppliedIndex() < cfgIndex {
+		return
+	}
+	for sid, s := range servers {
+		id, err := strconv.Atoi(string(sid))
+		if err != nil || s.Suffrage == raft.Voter || im.Brokers[int32(id)] != nil {
+			continue
+		}
+		if err := q.raft.RemoveServer(sid, 0, timeout).Error(); err != nil {
+			q.log.Warn("could not remove an unregistered broker from the metadata quorum", "broker", id, "err", err)
+			return
+		}
+		q.log.Info("removed an unregistered broker from the metadata quorum", "broker", id)
+	}
 }
 
 func serverID(id int32) raft.ServerID { return raft.ServerID(strconv.Itoa(int(id))) }
@@ -269,9 +374,12 @@ func (q *Quorum) State() QuorumState {
 // log.
 func (q *Quorum) Close() error {
 	var errs []error
+	q.stopOnce.Do(func() { close(q.stop) })
 	if q.raft != nil {
+		// Shutting Raft down first ends a membership change in flight.
 		errs = append(errs, q.raft.Shutdown().Error())
 	}
+	q.wg.Wait()
 	if q.transport != nil {
 		errs = append(errs, q.transport.Close())
 	}

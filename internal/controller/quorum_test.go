@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"testing"
@@ -58,7 +59,7 @@ func startQuorum(t *testing.T, size int) []*node {
 	}
 	for _, n := range nodes {
 		q, err := OpenQuorum(QuorumConfig{NodeID: n.id, Voter: true, Voters: voters, Dir: t.TempDir(),
-			Listener: n.mux.Raft(), Advertise: n.addr, LocalHost: "127.0.0.1",
+			Listener: n.mux.Raft(), Advertise: n.addr, LocalHost: "127.0.0.1", BrokerListener: "PLAINTEXT",
 			ElectionTimeout: 300 * time.Millisecond, RequestTimeout: 2 * time.Second, Logger: log})
 		if err != nil {
 			t.Fatal(err)
@@ -369,6 +370,16 @@ func TestMuxSortsConnections(t *testing.T) {
 	if got := readAll(m.Kafka()); string(got) != string(kafkaBytes) {
 		t.Fatalf("Kafka() got %x, want %x", got, kafkaBytes)
 	}
+	// The Kafka half hands over the socket itself, which the server needs
+	// for sendfile.
+	go send(kafkaBytes)
+	if c, err := m.Kafka().Accept(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := c.(*net.TCPConn); !ok {
+		t.Fatalf("Kafka() accepted a %T, want the *net.TCPConn", c)
+	} else {
+		c.Close()
+	}
 	go send(append([]byte("RAFT"), raftPayload...))
 	if got := readAll(m.Raft()); string(got) != string(raftPayload) {
 		t.Fatalf("Raft() got %q, want %q (the preamble consumed)", got, raftPayload)
@@ -385,5 +396,93 @@ func TestMuxSortsConnections(t *testing.T) {
 	}
 	if _, err := m.Raft().Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Accept on a closed mux: %v", err)
+	}
+}
+
+// TestQuorumNonvoter: a broker-only node finds the active controller by
+// trying the voters, is added to the Raft group as a non-voter when it
+// registers, follows the log across a leader change, and does not count
+// for a majority.
+func TestQuorumNonvoter(t *testing.T) {
+	nodes := startQuorum(t, 3)
+	waitLeader(t, nodes)
+	var voters []Voter
+	for _, n := range nodes {
+		voters = append(voters, Voter{ID: n.id, Addr: n.addr})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := NewMux(ln)
+	t.Cleanup(func() { mux.Close() })
+	addr := ln.Addr().(*net.TCPAddr)
+	q, err := OpenQuorum(QuorumConfig{NodeID: 4, Voters: voters, Dir: t.TempDir(), Listener: mux.Raft(), Advertise: addr.String(),
+		LocalHost: "127.0.0.1", BrokerListener: "PLAINTEXT", ElectionTimeout: 300 * time.Millisecond, RequestTimeout: 2 * time.Second,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	if id, _ := q.Leader(); id != -1 {
+		t.Fatalf("a non-voter nobody has added knows leader %d", id)
+	}
+	cl := NewClient(q, nil, 4, "127.0.0.1")
+	t.Cleanup(cl.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	reg := registration(4)
+	reg.Listeners[0].Port = uint16(addr.Port) // the PLAINTEXT listener carries its Raft
+	resp, err := cl.Request(ctx, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := resp.(*kmsg.BrokerRegistrationResponse).BrokerEpoch
+	if err := q.WaitFor(ctx, func(im *metadata.Image) bool { b := im.Brokers[4]; return b != nil && b.Epoch == epoch }); err != nil {
+		t.Fatalf("the non-voter did not receive its own registration: %v", err)
+	}
+	leader := waitLeader(t, nodes)
+	members := map[int32]bool{}
+	for _, m := range leader.q.State().Members {
+		members[m.ID] = m.Voter
+	}
+	if want := map[int32]bool{1: true, 2: true, 3: true, 4: false}; !maps.Equal(members, want) {
+		t.Fatalf("quorum members (id: voter) %v, want %v", members, want)
+	}
+	if id, _ := q.Leader(); id != leader.id {
+		t.Fatalf("non-voter names leader %d, want %d", id, leader.id)
+	}
+
+	// The leader goes: the two other voters elect one, and the non-voter
+	// follows it and reaches it for changes.
+	leader.close()
+	next := waitLeader(t, nodes)
+	alloc := kmsg.NewPtrAllocateProducerIDsRequest()
+	alloc.BrokerID, alloc.BrokerEpoch = 4, epoch
+	resp, err = cl.Request(ctx, alloc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resp.(*kmsg.AllocateProducerIDsResponse)
+	if r.ErrorCode != 0 {
+		t.Fatalf("allocate producer ids through the non-voter's client: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+	end := r.ProducerIDStart + int64(r.ProducerIDLen)
+	if err := q.WaitFor(ctx, func(im *metadata.Image) bool { return im.NextProducerID == end }); err != nil {
+		t.Fatalf("the non-voter did not follow the new leader %d: %v", next.id, err)
+	}
+
+	// One voter and the non-voter are no majority of three voters.
+	next.close()
+	short, cancelShort := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancelShort()
+	if resp, err := cl.Request(short, alloc); err == nil {
+		t.Fatalf("a change committed without a majority of the voters: %+v", resp)
+	}
+	for _, n := range nodes {
+		if !n.closed && n.q.IsLeader() {
+			t.Fatalf("node %d leads with one voter of three", n.id)
+		}
 	}
 }
