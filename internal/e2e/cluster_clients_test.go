@@ -13,6 +13,8 @@ import (
 
 	"github.com/samsa-io/samsa/internal/clustertest"
 	"github.com/samsa-io/samsa/internal/kafkatest"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -114,11 +116,16 @@ func settledView(t *testing.T, c *clustertest.Cluster, topic string, parts int) 
 }
 
 // kadmView is the view from a kadm Metadata request to the cluster.
+//
+// The client retries a connection closed before its first response: that
+// is how the harness's proxy of a dead node answers, where a dead machine
+// would refuse the connection, which kgo retries anyway; by default kgo
+// takes an early EOF for a TLS or SASL mistake and gives up.
 func kadmView(t *testing.T, c *clustertest.Cluster, topic string) clusterView {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	md, err := c.Admin(t).Metadata(ctx, topic)
+	md, err := kadm.NewClient(c.Client(t, kgo.AlwaysRetryEOF())).Metadata(ctx, topic)
 	if err != nil {
 		t.Fatalf("kadm metadata: %v", err)
 	}
