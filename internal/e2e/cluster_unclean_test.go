@@ -72,8 +72,9 @@ func TestClusterUncleanElection(t *testing.T) {
 			t.Fatalf("create %s: %v", rt.Topic, kerr.ErrorForCode(rt.ErrorCode))
 		}
 	}
+	replicas := []int32{a, f}
 	for _, name := range topics {
-		waitPartition(t, c, name, a, []int32{a, f})
+		waitPartition(t, c, name, replicas, a, []int32{a, f})
 	}
 
 	// n1 records on both replicas (acks=all), then the A-F link is cut.
@@ -107,7 +108,7 @@ func TestClusterUncleanElection(t *testing.T) {
 		produceTo(one, name, want[n1:])
 	}
 	for _, name := range topics {
-		waitPartition(t, c, name, a, []int32{a})
+		waitPartition(t, c, name, replicas, a, []int32{a})
 	}
 
 	// A dies. F is live (the live brokers are Q and F) but out of sync.
@@ -118,9 +119,9 @@ func TestClusterUncleanElection(t *testing.T) {
 		t.Fatalf("%s-0: leader %d after A died, want F=%d (unclean election)", unclean, l, f)
 	}
 	t.Logf("%s-0: F=%d elected uncleanly %v after A died", unclean, f, time.Since(killed).Round(time.Millisecond))
-	waitPartition(t, c, unclean, f, []int32{f})
-	waitPartition(t, c, clean, -1, []int32{a})
-	waitPartition(t, c, late, -1, []int32{a})
+	waitPartition(t, c, unclean, replicas, f, []int32{f})
+	waitPartition(t, c, clean, replicas, -1, []int32{a})
+	waitPartition(t, c, late, replicas, -1, []int32{a})
 
 	live := liveAdmin(t, c)
 	liveAddr := c.Addr(int(f))
@@ -151,19 +152,19 @@ func TestClusterUncleanElection(t *testing.T) {
 	} else {
 		t.Logf("%s-0: F=%d elected %v after unclean.leader.election.enable was set", late, f, took.Round(time.Millisecond))
 	}
-	waitPartition(t, c, late, f, []int32{f})
+	waitPartition(t, c, late, replicas, f, []int32{f})
 	wantLog(t, liveAddr, late, want[:n1])
 	// clean-0 is still leaderless: the config is per topic.
-	waitPartition(t, c, clean, -1, []int32{a})
+	waitPartition(t, c, clean, replicas, -1, []int32{a})
 
 	// A comes back: it leads clean-0 again with every record; it follows
 	// F on the other two and truncates what F never had.
 	c.HealLink(int(a), int(f))
 	c.Restart(int(a))
 	c.WaitReady(t, 30*time.Second)
-	waitPartition(t, c, clean, a, []int32{a, f})
-	waitPartition(t, c, unclean, f, []int32{f, a})
-	waitPartition(t, c, late, f, []int32{f, a})
+	waitPartition(t, c, clean, replicas, a, []int32{a, f})
+	waitPartition(t, c, unclean, replicas, f, []int32{f, a})
+	waitPartition(t, c, late, replicas, f, []int32{f, a})
 	wantLog(t, c.Addr(int(a)), clean, want)
 	wantLog(t, c.Addr(int(a)), unclean, uncleanLog)
 	wantLog(t, c.Addr(int(a)), late, want[:n1])
@@ -173,9 +174,9 @@ func TestClusterUncleanElection(t *testing.T) {
 }
 
 // waitPartition waits until every live node says partition 0 of topic has
-// the given leader (-1: none, with LEADER_NOT_AVAILABLE) and ISR (as a
-// set), with its replicas unchanged.
-func waitPartition(t *testing.T, c *clustertest.Cluster, topic string, leader int32, isr []int32) {
+// exactly the given replicas, leader (-1: none, with LEADER_NOT_AVAILABLE)
+// and ISR (as a set).
+func waitPartition(t *testing.T, c *clustertest.Cluster, topic string, replicas []int32, leader int32, isr []int32) {
 	t.Helper()
 	kafkatest.Eventually(t, 30*time.Second, func() error {
 		for _, n := range c.Live() {
@@ -191,7 +192,7 @@ func waitPartition(t *testing.T, c *clustertest.Cluster, topic string, leader in
 			if leader < 0 {
 				wantCode = kerr.LeaderNotAvailable.Code
 			}
-			if p.Leader != leader || p.ErrorCode != wantCode || !slices.Equal(slices.Sorted(slices.Values(p.ISR)), slices.Sorted(slices.Values(isr))) || len(p.Replicas) != 2 {
+			if p.Leader != leader || p.ErrorCode != wantCode || !slices.Equal(slices.Sorted(slices.Values(p.ISR)), slices.Sorted(slices.Values(isr))) || !slices.Equal(p.Replicas, replicas) {
 				return fmt.Errorf("node %d: %s-0 leader %d (%v) isr %v replicas %v; want leader %d isr %v", n, topic, p.Leader, kerr.ErrorForCode(p.ErrorCode), p.ISR, p.Replicas, leader, isr)
 			}
 		}
