@@ -112,5 +112,7 @@
 // the partition is leaderless (-1) unless unclean.leader.election.enable is
 // true for its topic, in which case any live replica leads with itself as
 // the only ISR member. Every leader change bumps the leader epoch; every
-// change bumps the partition epoch.
+// change bumps the partition epoch. A change of a topic's configs runs the
+// election again for its leaderless partitions, so enabling unclean
+// election gives them a leader at once.
 package controller

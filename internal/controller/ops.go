@@ -352,7 +352,11 @@ func (c *Controller) CreatePartitions(ctx context.Context, name string, total in
 	return res.(*metadata.Topic), nil
 }
 
-// SetTopicConfigs replaces a topic's overrides.
+// SetTopicConfigs replaces a topic's overrides. The topic's leaderless
+// partitions are elected again under the new configs, so enabling
+// unclean.leader.election.enable gives them a live replica as leader at
+// once (ZooKeeper-mode Kafka's controller did this on the config change;
+// KRaft's looks for leaderless partitions every few minutes).
 func (c *Controller) SetTopicConfigs(ctx context.Context, name string, configs map[string]string) (*metadata.Topic, error) {
 	res, _, err := c.do(ctx, "alter configs", func(im *metadata.Image) (metadata.Batch, any, error) {
 		t := im.Topic(name)
@@ -361,12 +365,35 @@ func (c *Controller) SetTopicConfigs(ctx context.Context, name string, configs m
 		}
 		nt := *t
 		nt.Configs = maps.Clone(configs)
-		return metadata.Batch{{Type: metadata.RecTopicConfigs, TopicID: t.ID, Configs: nt.Configs}}, &nt, nil
+		batch := metadata.Batch{{Type: metadata.RecTopicConfigs, TopicID: t.ID, Configs: nt.Configs}}
+		nim, err := im.Apply(batch, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return append(batch, c.electLeaderless(nim, name)...), &nt, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res.(*metadata.Topic), nil
+}
+
+// electLeaderless elects a leader, where one is now eligible, for each
+// leaderless partition of topic name in im.
+func (c *Controller) electLeaderless(im *metadata.Image, name string) metadata.Batch {
+	t := im.Topic(name)
+	if t == nil {
+		return nil
+	}
+	var batch metadata.Batch
+	for p := range t.Assignments {
+		if ps := &t.Assignments[p]; ps.Leader == -1 {
+			if n, changed := c.elect(im, t, ps, nil); changed {
+				batch = append(batch, metadata.Record{Type: metadata.RecPartition, TopicID: t.ID, Partition: int32(p), State: &n})
+			}
+		}
+	}
+	return batch
 }
 
 // AllocateProducerIDs reserves a block of n producer ids.
