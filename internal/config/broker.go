@@ -437,6 +437,10 @@ func (b *Broker) checkRoles() []error {
 			inVoters = true
 		}
 	}
+	if len(b.ControllerQuorumBootstrapServers) > 0 && len(b.ControllerQuorumVoters) == 0 {
+		// Without this a node meant for a cluster would start alone.
+		return append(errs, &Error{Key: "controller.quorum.bootstrap.servers", Value: strings.Join(b.ControllerQuorumBootstrapServers, ","), Msg: "dynamic quorums (KIP-853) are not supported: list every controller in controller.quorum.voters as id@host:port instead"})
+	}
 	if broker && ctl {
 		if len(b.ControllerQuorumVoters) > 0 && !inVoters {
 			errs = append(errs, &Error{Key: "controller.quorum.voters", Value: voters, Msg: fmt.Sprintf(

@@ -120,6 +120,8 @@ func TestNewBrokerErrors(t *testing.T) {
 			[]string{`invalid value "REPLICATION" for "inter.broker.listener.name": no advertised listener is named REPLICATION`}},
 		{"quorum voters", map[string]string{"controller.quorum.voters": "1@localhost:9093,two@x:1"},
 			[]string{`invalid value "1@localhost:9093,two@x:1" for "controller.quorum.voters": "two@x:1" is not id@host:port`}},
+		{"bootstrap servers without voters", map[string]string{"controller.quorum.bootstrap.servers": "127.0.0.1:9093"},
+			[]string{`dynamic quorums (KIP-853) are not supported: list every controller in controller.quorum.voters as id@host:port instead`}},
 		{"broker-only without voters", map[string]string{"process.roles": "broker"},
 			[]string{`process.roles=broker needs controller.quorum.voters: only a node with both roles (broker,controller) can run alone`}},
 		{"controller-only without voters", map[string]string{"process.roles": "controller", "controller.listener.names": "CONTROLLER", "listeners": "CONTROLLER://:9093"},

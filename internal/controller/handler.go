@@ -26,7 +26,7 @@ type Handler struct {
 }
 
 // NewHandler returns the controller listener's handler for a voter's
-// controller (every cluster node is a voter in this version).
+// controller; only voters run one (broker-only nodes have none).
 func NewHandler(q *Quorum, c *Controller, log *slog.Logger) *Handler {
 	return &Handler{q: q, c: c, log: log.With("component", "controller-api")}
 }
@@ -91,7 +91,11 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 		}
 		epoch, err := c.RegisterBroker(ctx, reg, r.ClusterID)
 		resp.ErrorCode, resp.BrokerEpoch = Code(err), epoch
-		if err != nil {
+		if errors.Is(err, ErrNotController) {
+			// Brokers that know no leader yet try every voter.
+			h.log.Debug("refused a broker registration", "broker", r.BrokerID, "err", err)
+			resp.BrokerEpoch = -1
+		} else if err != nil {
 			h.log.Warn("refused a broker registration", "broker", r.BrokerID, "err", err)
 			resp.BrokerEpoch = -1
 		} else {
