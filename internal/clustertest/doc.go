@@ -103,8 +103,11 @@
 // Cut(n) puts node n on the far side of a partition. Before Cut returns,
 // every open proxied connection from n to another node, from another node
 // to n, and from a client to n is closed (both halves, so both ends see it
-// end); new connections of those kinds are accepted and closed at once,
-// without reaching the node, until Heal(n). Connections from a node to its
+// end); new connections of those kinds are accepted and reset at once,
+// without reaching the node, until Heal(n). A connection to a node that is
+// not running is reset the same way: dialers see what a dead machine or a
+// rejecting firewall gives, an error clients retry (a bare close before
+// any byte would look to franz-go like a TLS or SASL mismatch). Connections from a node to its
 // own listeners stay up: a partitioned machine still reaches itself.
 // CutLink(a, b) does the same for the connections between a and b only,
 // both directions; clients still reach both. Cuts are independent: Heal(n)

@@ -234,6 +234,7 @@ func (n *node) pause() error {
 		return fmt.Errorf("pause node %d: not running", n.id)
 	}
 	n.paused = true
+	waitStopped(n.cmd.Process.Pid)
 	return nil
 }
 

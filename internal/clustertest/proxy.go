@@ -125,7 +125,7 @@ func (p *proxy) serve(down *net.TCPConn) {
 	src := down.RemoteAddr().(*net.TCPAddr)
 	from := p.nw.peerOf(src.IP)
 	if !p.nw.allowed(from, p.node) {
-		down.Close()
+		reject(down)
 		return
 	}
 	// Dial from the dialer's own source IP so the node sees the real peer
@@ -133,9 +133,8 @@ func (p *proxy) serve(down *net.TCPConn) {
 	d := net.Dialer{Timeout: upstreamDialTimeout, LocalAddr: &net.TCPAddr{IP: src.IP}}
 	uc, err := d.Dial("tcp", p.target)
 	if err != nil {
-		// The node is down (or its port is not open yet): the dialer sees
-		// the connection close at once, like a refused connection.
-		down.Close()
+		// The node is down (or its port is not open yet).
+		reject(down)
 		return
 	}
 	up := uc.(*net.TCPConn)
@@ -161,6 +160,15 @@ func (p *proxy) serve(down *net.TCPConn) {
 	delete(p.nw.conns, pc)
 	p.nw.mu.Unlock()
 	pc.close()
+}
+
+// reject ends a connection the proxy accepted but cannot carry with a
+// reset, which is what a dialer of a dead machine or through a rejecting
+// firewall sees. A plain close would be a FIN before any byte, which
+// franz-go takes for a TLS or SASL mismatch and does not retry.
+func reject(c *net.TCPConn) {
+	c.SetLinger(0)
+	c.Close()
 }
 
 // pump copies src to dst. io.Copy between two *net.TCPConn uses splice(2)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -148,6 +149,26 @@ func dead(t *testing.T, c net.Conn, what string) {
 	}
 }
 
+// deadDial checks that a new connection from -> to is refused: the dial
+// itself is reset, or the connection is dead at once.
+func deadDial(t *testing.T, tn *testNet, from, to int, what string) {
+	t.Helper()
+	ip := "127.0.0.1"
+	if from != client {
+		ip = nodeIP(from)
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 2 * time.Second}
+	c, err := d.Dial("tcp", tn.proxies[to-1].Addr())
+	if err != nil {
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("%s: dial: %v, want a reset", what, err)
+		}
+		return
+	}
+	defer c.Close()
+	dead(t, c, what)
+}
+
 func TestProxyForwardsBothWays(t *testing.T) {
 	tn := newTestNet(t, 2)
 	c := tn.dial(t, 2, 1)
@@ -233,11 +254,11 @@ func TestProxyCut(t *testing.T) {
 	alive(t, c11, "open 1->1 after Cut(1)")
 
 	accepted1 := len(tn.echo[0].accepted())
-	dead(t, tn.dial(t, 2, 1), "new 2->1 while cut")
-	dead(t, tn.dial(t, 3, 1), "new 3->1 while cut")
-	dead(t, tn.dial(t, client, 1), "new client->1 while cut")
-	dead(t, tn.dial(t, 1, 2), "new 1->2 while cut")
-	dead(t, tn.dial(t, 1, 3), "new 1->3 while cut")
+	deadDial(t, tn, 2, 1, "new 2->1 while cut")
+	deadDial(t, tn, 3, 1, "new 3->1 while cut")
+	deadDial(t, tn, client, 1, "new client->1 while cut")
+	deadDial(t, tn, 1, 2, "new 1->2 while cut")
+	deadDial(t, tn, 1, 3, "new 1->3 while cut")
 	alive(t, tn.dial(t, 2, 3), "new 2->3 while 1 is cut")
 	alive(t, tn.dial(t, client, 3), "new client->3 while 1 is cut")
 	alive(t, tn.dial(t, 1, 1), "new 1->1 while cut")
@@ -277,8 +298,8 @@ func TestProxyCutLink(t *testing.T) {
 	alive(t, c23, "open 2->3 after CutLink(1,2)")
 	alive(t, c01, "open client->1 after CutLink(1,2)")
 	alive(t, c02, "open client->2 after CutLink(1,2)")
-	dead(t, tn.dial(t, 1, 2), "new 1->2 while the link is cut")
-	dead(t, tn.dial(t, 2, 1), "new 2->1 while the link is cut")
+	deadDial(t, tn, 1, 2, "new 1->2 while the link is cut")
+	deadDial(t, tn, 2, 1, "new 2->1 while the link is cut")
 	alive(t, tn.dial(t, 1, 3), "new 1->3 while 1-2 is cut")
 	alive(t, tn.dial(t, 3, 2), "new 3->2 while 1-2 is cut")
 	alive(t, tn.dial(t, client, 2), "new client->2 while 1-2 is cut")
@@ -286,7 +307,7 @@ func TestProxyCutLink(t *testing.T) {
 	// Healing a node does not heal a link cut on its own.
 	tn.nw.cut(1)
 	tn.nw.heal(1)
-	dead(t, tn.dial(t, 1, 2), "new 1->2 after Cut(1)+Heal(1) with the link still cut")
+	deadDial(t, tn, 1, 2, "new 1->2 after Cut(1)+Heal(1) with the link still cut")
 	alive(t, tn.dial(t, 1, 3), "new 1->3 after Cut(1)+Heal(1)")
 
 	tn.nw.healLink(1, 2)
@@ -296,10 +317,10 @@ func TestProxyCutLink(t *testing.T) {
 
 func TestProxyTargetDown(t *testing.T) {
 	tn := newTestNet(t, 1)
-	// A node that is not listening: the dialer sees the connection closed
+	// A node that is not listening: the dialer sees the connection reset
 	// at once, as with a refused connection.
 	tn.echo[0].ln.Close()
-	dead(t, tn.dial(t, client, 1), "client->1 with nothing listening")
+	deadDial(t, tn, client, 1, "client->1 with nothing listening")
 }
 
 func TestPeerOf(t *testing.T) {
