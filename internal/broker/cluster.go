@@ -452,10 +452,13 @@ func (c *cluster) AllocateProducerIDs(n int64) (int64, error) {
 // start runs the heartbeat and reconcile loops.
 func (c *cluster) start() {
 	c.fetchers = newFetchers(c)
+	// Subscribe before the first reconcile: an image applied in between
+	// (the heartbeat that unfences this broker, say) must wake the loop.
+	sub, unsub := c.q.Subscribe()
 	c.reconcile(c.q.Image())
 	c.wg.Add(2)
 	go c.heartbeatLoop()
-	go c.reconcileLoop()
+	go c.reconcileLoop(sub, unsub)
 }
 
 func (c *cluster) heartbeatLoop() {
@@ -512,9 +515,8 @@ func (c *cluster) heartbeat(shutdown bool) bool {
 	return r.ShouldShutdown
 }
 
-func (c *cluster) reconcileLoop() {
+func (c *cluster) reconcileLoop(sub <-chan struct{}, unsub func()) {
 	defer c.wg.Done()
-	sub, unsub := c.q.Subscribe()
 	defer unsub()
 	t := time.NewTicker(time.Duration(max(c.b.cfg.ReplicaLagTimeMaxMs/2, 100)) * time.Millisecond)
 	defer t.Stop()

@@ -19,7 +19,11 @@ func (c *Controller) RegisterBroker(ctx context.Context, reg metadata.BrokerReg,
 		if clusterID != "" && im.ClusterID != "" && clusterID != im.ClusterID {
 			return nil, nil, fmt.Errorf("%w: it says %s, the quorum says %s", ErrInconsistentCluster, clusterID, im.ClusterID)
 		}
-		if old := im.Brokers[reg.ID]; old != nil && old.Incarn != reg.Incarn && !old.Fenced {
+		// Another incarnation of a live broker is refused until the old
+		// one's session runs out, unless the broker is this very node:
+		// then the old process is certainly gone (this one replaced it),
+		// and a node restarted after a crash need not wait a session.
+		if old := im.Brokers[reg.ID]; old != nil && old.Incarn != reg.Incarn && !old.Fenced && reg.ID != c.q.cfg.NodeID {
 			if dl, ok := c.deadlines[reg.ID]; ok && time.Now().Before(dl) {
 				return nil, nil, fmt.Errorf("%w: broker %d", ErrDuplicateBroker, reg.ID)
 			}
