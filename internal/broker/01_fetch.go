@@ -493,13 +493,24 @@ func (b *Broker) preferredReadReplica(p *replica.Partition, fetchOffset int64, r
 		if _, ok := br.Endpoint(listener); !ok && listener != "" {
 			continue
 		}
-		if best.ID < 0 || rr.LogEndOffset > best.LogEndOffset ||
-			rr.LogEndOffset == best.LogEndOffset && (rr.SinceCaughtUp < best.SinceCaughtUp ||
-				rr.SinceCaughtUp == best.SinceCaughtUp && rr.ID > best.ID) {
+		if best.ID < 0 || betterReadReplica(rr, best) {
 			best = rr
 		}
 	}
 	return best.ID
+}
+
+// betterReadReplica orders candidates as Kafka's ReplicaView.comparator,
+// whose largest the rack-aware selector picks: the larger log end offset,
+// then the shorter time since last caught up, then the larger id.
+func betterReadReplica(a, b replica.ReadReplica) bool {
+	if a.LogEndOffset != b.LogEndOffset {
+		return a.LogEndOffset > b.LogEndOffset
+	}
+	if a.SinceCaughtUp != b.SinceCaughtUp {
+		return a.SinceCaughtUp < b.SinceCaughtUp
+	}
+	return a.ID > b.ID
 }
 
 // readFiles reads the file ranges of reads into buf (the copy path, for a
