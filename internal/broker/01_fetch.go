@@ -44,10 +44,12 @@ package broker
 // PreferredReadReplica naming the follower (see preferredReadReplica);
 // otherwise PreferredReadReplica is -1. A follower never redirects. The
 // leader's answer is immediate, like an error, and an incremental session
-// always carries it. The leader asks again whenever the consumer comes back
-// (clients re-check the leader every few minutes, or at once on an error
-// such as FENCED_LEADER_EPOCH when the leadership moves: the follower checks
-// CurrentLeaderEpoch as a leader does).
+// always carries it. As in Kafka, a follower that leaves the ISR goes on
+// serving what it has up to its high watermark; the leader stops choosing
+// it, which the consumer learns when it comes back to the leader (its
+// preferred replica expires after a while, or an error sends it back:
+// FENCED_LEADER_EPOCH when the leadership moves, as the follower checks
+// CurrentLeaderEpoch like a leader, or OFFSET_OUT_OF_RANGE).
 
 import (
 	"context"
