@@ -40,28 +40,15 @@ func rackCluster(t *testing.T, extra ...string) *clustertest.Cluster {
 	return c
 }
 
-// createPlaced creates topic with an explicit replica assignment
+// createInSync creates topic with an explicit replica assignment
 // (assignment[p] lists partition p's replicas, leader first) and waits
-// until node 1 reports every partition with its whole assignment in sync.
-func createPlaced(t *testing.T, c *clustertest.Cluster, topic string, assignment ...[]int32) {
+// until every node names, for each partition, that leader and the whole
+// assignment as ISR.
+func createInSync(t *testing.T, c *clustertest.Cluster, topic string, assignment ...[]int32) {
 	t.Helper()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, -1, -1
-	for p, rs := range assignment {
-		rt.ReplicaAssignment = append(rt.ReplicaAssignment, kmsg.CreateTopicsRequestTopicReplicaAssignment{Partition: int32(p), Replicas: rs})
-	}
-	req.Topics = []kmsg.CreateTopicsRequestTopic{rt}
-	req.TimeoutMillis = 10000
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	resp, err := req.RequestWith(ctx, c.Client(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
-		t.Fatalf("create %s: %v", topic, err)
-	}
+	createPlaced(t, ctx, c.Client(t), topic, assignment, nil)
 	waitISR(t, c, topic, assignment...)
 }
 
@@ -243,8 +230,8 @@ func TestClusterFetchFromFollower(t *testing.T) {
 	c := rackCluster(t)
 	// near-0 led by node 1 (rack a) with a follower in every rack;
 	// near-1 led by node 2 (rack b); far-0 has no replica in rack c.
-	createPlaced(t, c, "near", []int32{1, 2, 3}, []int32{2, 3, 1})
-	createPlaced(t, c, "far", []int32{1, 2})
+	createInSync(t, c, "near", []int32{1, 2, 3}, []int32{2, 3, 1})
+	createInSync(t, c, "far", []int32{1, 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 
@@ -629,7 +616,7 @@ func TestClusterFollowerHighWatermarkLag(t *testing.T) {
 		}
 	}
 	leader, lagging, serving := others[0], others[1], ctl
-	createPlaced(t, c, "lag", []int32{leader, lagging, serving})
+	createInSync(t, c, "lag", []int32{leader, lagging, serving})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	all := c.Client(t, kgo.DefaultProduceTopic("lag"), kgo.RequiredAcks(kgo.AllISRAcks()))
