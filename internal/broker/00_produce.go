@@ -18,7 +18,9 @@ package broker
 // which on a single node is also when the ISR (ourselves) has it. Any other
 // value is INVALID_REQUIRED_ACKS. Produce never auto-creates topics (only
 // Metadata does, as in Kafka). v8+ carries per-record errors and an error
-// message (KIP-467); v5+ the log start offset; v2+ the log append time.
+// message (KIP-467); v5+ the log start offset; v2+ the log append time;
+// v10+ answers NOT_LEADER_OR_FOLLOWER with the current leader and its
+// endpoint (KIP-951, leader_hints.go).
 // The internal topics (__consumer_offsets, __transaction_state) are
 // INVALID_TOPIC_EXCEPTION unless the client id is "__admin_client", as in
 // Kafka.
@@ -71,7 +73,7 @@ type replicationWait struct {
 	epoch  int32
 }
 
-func handleProduce(ctx context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.ProduceRequest) (kmsg.Response, error) {
+func handleProduce(ctx context.Context, b *Broker, c *protocol.Conn, h protocol.RequestHeader, req *kmsg.ProduceRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	badAcks := req.Acks != 0 && req.Acks != 1 && req.Acks != -1
 	noTxnID := req.TransactionID == nil && hasTransactionalRecords(req)
@@ -85,6 +87,9 @@ func handleProduce(ctx context.Context, b *Broker, _ *protocol.Conn, h protocol.
 		for j := range rt.Partitions {
 			rp := &rt.Partitions[j]
 			sp := &st.Partitions[j]
+			// The defaults keep CurrentLeader (a tagged field, sent
+			// whenever it differs from them) out of answers without one.
+			*sp = kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.BaseOffset = -1
 			sp.LogAppendTime = -1
@@ -182,6 +187,11 @@ func handleProduce(ctx context.Context, b *Broker, _ *protocol.Conn, h protocol.
 		}
 		return nil, nil
 	}
+	listener := ""
+	if c != nil {
+		listener = c.Listener
+	}
+	b.addProduceLeaderHints(resp, listener)
 	return resp, nil
 }
 

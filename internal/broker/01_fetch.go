@@ -20,11 +20,36 @@ package broker
 //
 // v7+ may use incremental fetch sessions (KIP-227, fetch_session.go). v9+
 // carries CurrentLeaderEpoch for fencing (KIP-320): older than ours is
-// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. v11+ carries the client
-// rack (KIP-392; with one replica the preferred read replica is always the
-// leader, reported as -1). v12+ is flexible; v13+ names topics by id
-// (KIP-516). v15+ moves the replica id into ReplicaState; v16-17 add KRaft
-// details no consumer uses.
+// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. v12+ is flexible; v13+
+// names topics by id (KIP-516). v15+ moves the replica id into
+// ReplicaState; v16+ answers NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH
+// with the current leader and its endpoint (KIP-951, leader_hints.go); v17
+// adds a KRaft directory id no consumer uses.
+//
+// Fetch from the closest replica (KIP-392), v11+, in a cluster. A consumer
+// fetch of v11 or later may read a partition this broker follows, as in
+// Kafka (FetchParams.fetchOnlyLeader): up to the follower's high watermark,
+// which it learns from its leader's fetch responses, so it never serves a
+// record the leader has not committed. An offset between that high
+// watermark and the follower's log end gets nothing yet (the consumer
+// waits, as at a leader's high watermark); one below the follower's log
+// start or past its log end is OFFSET_OUT_OF_RANGE, after which clients go
+// back to the leader. Kafka's brokers answer Fetch with OFFSET_NOT_AVAILABLE
+// in no case (only ListOffsets does), and neither do we. Older versions,
+// Produce and ListOffsets (consumers use replica id -1) stay leader-only:
+// NOT_LEADER_OR_FOLLOWER on a follower. With replica.selector.class set to
+// Kafka's RackAwareReplicaSelector, the leader answers a v11+ consumer
+// whose rack (client.rack) is not the leader's broker.rack, for each
+// partition with an in-sync follower in that rack, with no records and
+// PreferredReadReplica naming the follower (see preferredReadReplica);
+// otherwise PreferredReadReplica is -1. A follower never redirects. The
+// leader's answer is immediate, like an error, and an incremental session
+// always carries it. As in Kafka, a follower that leaves the ISR goes on
+// serving what it has up to its high watermark; the leader stops choosing
+// it, which the consumer learns when it comes back to the leader (its
+// preferred replica expires after a while, or an error sends it back:
+// FENCED_LEADER_EPOCH when the leadership moves, as the follower checks
+// CurrentLeaderEpoch like a leader, or OFFSET_OUT_OF_RANGE).
 
 import (
 	"context"
@@ -33,6 +58,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/protocol"
 	"github.com/samsa-io/samsa/internal/replica"
@@ -45,15 +71,16 @@ func init() { register(kmsg.Fetch, 0, 17, handleFetch) }
 
 // fetchRead is what one pass over the partitions produced.
 type fetchRead struct {
-	part    *cachedPartition
-	p       *replica.Partition
-	err     int16
-	records []byte             // fileMark when the batches are in file
-	file    *storage.FileRange // batches left in their segment file (sendfile)
-	hw      int64
-	lso     int64
-	start   int64
-	aborted []storage.AbortedTxn // read_committed only
+	part      *cachedPartition
+	p         *replica.Partition
+	err       int16
+	preferred int32              // KIP-392 preferred read replica, -1 for none
+	records   []byte             // fileMark when the batches are in file
+	file      *storage.FileRange // batches left in their segment file (sendfile)
+	hw        int64
+	lso       int64
+	start     int64
+	aborted   []storage.AbortedTxn // read_committed only
 }
 
 // fetchBufs recycles the buffers partitions are read into: one per Fetch,
@@ -187,7 +214,14 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 	if req.Version < 3 || maxBytes <= 0 {
 		maxBytes = math.MaxInt32
 	}
-	readCommitted := req.Version >= 4 && req.IsolationLevel == 1
+	o := fetchOpts{maxBytes: maxBytes, readCommitted: req.Version >= 4 && req.IsolationLevel == 1}
+	if req.Version >= 11 && b.cluster != nil {
+		o.followerReads, o.rack = true, req.Rack
+	}
+	if c != nil {
+		o.listener = c.Listener
+	}
+	readCommitted := o.readCommitted
 	maxWait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	deadline := now.Add(maxWait)
 
@@ -197,12 +231,12 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 	// FileRecords.writeTo): fetchOnce takes file ranges rather than bytes,
 	// and what turns out smaller than protocol.MinSpliceBytes is read
 	// below, since copying is cheaper then.
-	useFiles := false
 	if c != nil {
 		buf = fetchBufs.Get().(*fetchBuf)
 		c.AfterWrite(buf.release)
-		useFiles = c.CanSendFile()
+		o.files = c.CanSendFile()
 	}
+	useFiles := o.files
 	var waiter *replica.Waiter
 	var timer *time.Timer
 	defer func() {
@@ -215,9 +249,9 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 	}()
 	total := 0
 	for {
-		var failed bool
-		total, failed = b.fetchOnce(parts, reads, buf, maxBytes, readCommitted, useFiles)
-		if failed || total >= int(req.MinBytes) || maxWait <= 0 || ctx.Err() != nil {
+		var answerNow bool
+		total, answerNow = b.fetchOnce(parts, reads, buf, o)
+		if answerNow || total >= int(req.MinBytes) || maxWait <= 0 || ctx.Err() != nil {
 			break
 		}
 		left := time.Until(deadline)
@@ -234,7 +268,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 			waiter = replica.NewWaiter(ps)
 			timer = time.NewTimer(left)
 			// An append may have landed between the read and registering.
-			if total, _ = b.fetchOnce(parts, reads, buf, maxBytes, readCommitted, useFiles); total >= int(req.MinBytes) {
+			if total, _ = b.fetchOnce(parts, reads, buf, o); total >= int(req.MinBytes) {
 				break
 			}
 		} else {
@@ -257,7 +291,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 	for i := range reads {
 		r := &reads[i]
 		cp := r.part
-		if incremental && r.err == 0 && len(r.records) == 0 &&
+		if incremental && r.err == 0 && r.preferred < 0 && len(r.records) == 0 &&
 			r.hw == cp.hw && r.lso == cp.lso && r.start == cp.logStart {
 			continue
 		}
@@ -272,7 +306,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		rp.HighWatermark = r.hw
 		rp.LastStableOffset = r.lso
 		rp.LogStartOffset = r.start
-		rp.PreferredReadReplica = -1
+		rp.PreferredReadReplica = r.preferred
 		rp.RecordBatches = r.records
 		if readCommitted {
 			rp.AbortedTransactions = make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, 0, len(r.aborted))
@@ -300,6 +334,7 @@ func handleFetch(ctx context.Context, b *Broker, c *protocol.Conn, _ protocol.Re
 		}
 		b.sessions.touch(sess, time.Now())
 	}
+	b.addFetchLeaderHints(resp, o.listener)
 	return resp, nil
 }
 
@@ -315,24 +350,37 @@ func topicNameForID(im *metadata.Image, id [16]byte) string {
 
 func unknownTopicID(name string) bool { return name == "" || name[0] == 0 }
 
+// fetchOpts are a consumer Fetch's settings for fetchOnce.
+type fetchOpts struct {
+	maxBytes      int
+	readCommitted bool
+	files         bool   // take batches as file ranges (sendfile)
+	followerReads bool   // v11+ in a cluster: followers serve too (KIP-392)
+	rack          string // the client's rack (v11+)
+	listener      string // the listener the request came in on
+}
+
 // fetchOnce reads every partition once into reads, their batches into buf
 // (reset first: a pass replaces the previous one). It reports the bytes read
-// and whether any partition failed (failures answer at once).
+// and whether the fetch must be answered at once: a partition failed, or
+// the leader sends the client to a preferred read replica.
 //
-// With files it takes the batches as file ranges (buf.files) instead.
-func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fetchBuf, maxBytes int, readCommitted, files bool) (total int, failed bool) {
+// With o.files it takes the batches as file ranges (buf.files) instead.
+func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fetchBuf, o fetchOpts) (total int, answerNow bool) {
+	maxBytes, readCommitted, files := o.maxBytes, o.readCommitted, o.files
 	buf.b = buf.b[:0]
 	buf.closeFiles()
 	minOne := true
+	failed := false
 	for i, cp := range parts {
 		r := &reads[i]
-		*r = fetchRead{part: cp, hw: -1, lso: -1, start: -1}
+		*r = fetchRead{part: cp, preferred: -1, hw: -1, lso: -1, start: -1}
 		if unknownTopicID(cp.topic) {
 			r.err = kerr.UnknownTopicID.Code
 			failed = true
 			continue
 		}
-		p, code := b.leaderPartition(cp.topic, cp.partition)
+		p, code := b.fetchPartition(cp.topic, cp.partition, o.followerReads)
 		if p == nil {
 			r.err = code
 			failed = true
@@ -347,6 +395,15 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 				continue
 			} else if e > cur {
 				r.err = kerr.UnknownLeaderEpoch.Code
+				failed = true
+				continue
+			}
+		}
+		if o.rack != "" && p.IsLeader() {
+			// Kafka's ReplicaManager.readFromLog: a preferred replica
+			// replaces the read.
+			if id := b.preferredReadReplica(p, cp.fetchOffset, o.rack, o.listener); id >= 0 {
+				r.preferred = id
 				failed = true
 				continue
 			}
@@ -400,6 +457,62 @@ func (b *Broker) fetchOnce(parts []*cachedPartition, reads []fetchRead, buf *fet
 		}
 	}
 	return total, failed
+}
+
+// fetchPartition returns the partition a consumer fetch may read here: one
+// this broker leads or, with followerReads (Fetch v11+ in a cluster,
+// KIP-392), one it follows. Otherwise it returns the error code for the
+// client, as leaderPartition does.
+func (b *Broker) fetchPartition(topic string, idx int32, followerReads bool) (*replica.Partition, int16) {
+	if followerReads {
+		if p := b.replicas.Partition(topic, idx); p != nil && p.IsFollower() {
+			return p, 0
+		}
+	}
+	return b.leaderPartition(topic, idx)
+}
+
+// preferredReadReplica is the replica that a consumer in rack, reading p at
+// fetchOffset, should fetch from instead of this leader, or -1 for this
+// leader, following Kafka's RackAwareReplicaSelector as
+// ReplicaManager.findPreferredReadReplica drives it: only with that
+// selector configured; never when this leader is in the client's rack;
+// otherwise the in-sync followers in that rack whose logs hold fetchOffset
+// (replica.ReadReplicas) and that are alive with an endpoint on the
+// client's listener, the one with the largest log end offset winning, then
+// the one caught up most recently, then the highest id.
+func (b *Broker) preferredReadReplica(p *replica.Partition, fetchOffset int64, rack, listener string) int32 {
+	if b.cfg.ReplicaSelectorClass != config.RackAwareReplicaSelector || b.cluster == nil || rack == "" || rack == b.cfg.BrokerRack {
+		return -1
+	}
+	im := b.cluster.Image()
+	best := replica.ReadReplica{ID: -1}
+	for _, rr := range p.ReadReplicas(fetchOffset, time.Now()) {
+		br := im.Brokers[rr.ID]
+		if br == nil || br.Fenced || br.Rack != rack {
+			continue
+		}
+		if _, ok := br.Endpoint(listener); !ok && listener != "" {
+			continue
+		}
+		if best.ID < 0 || betterReadReplica(rr, best) {
+			best = rr
+		}
+	}
+	return best.ID
+}
+
+// betterReadReplica orders candidates as Kafka's ReplicaView.comparator,
+// whose largest the rack-aware selector picks: the larger log end offset,
+// then the shorter time since last caught up, then the larger id.
+func betterReadReplica(a, b replica.ReadReplica) bool {
+	if a.LogEndOffset != b.LogEndOffset {
+		return a.LogEndOffset > b.LogEndOffset
+	}
+	if a.SinceCaughtUp != b.SinceCaughtUp {
+		return a.SinceCaughtUp < b.SinceCaughtUp
+	}
+	return a.ID > b.ID
 }
 
 // readFiles reads the file ranges of reads into buf (the copy path, for a

@@ -3,10 +3,14 @@ package broker
 // DescribeLogDirs, versions 0-4 (KIP-113; v3 KIP-784 top-level error; v4
 // KIP-827 total and usable bytes).
 //
-// Reports every log dir with the size of each hosted partition (all of them
-// for a null topic list, else only those asked for) and, for v4+, the
-// file system's total and usable bytes (statfs). Partitions are never
-// "future" here and their offset lag is 0 on the leader.
+// Reports every log dir with the size of each partition this broker hosts,
+// as leader or as follower (all of them for a null topic list, else only
+// those asked for), and, for v4+, the file system's total and usable bytes
+// (statfs). In a cluster each broker answers for its own replicas only, so
+// a tool asks every broker (kadm's DescribeAllLogDirs does). Replicas are
+// never "future" here (no intra-broker moves between log dirs); OffsetLag
+// is Kafka's for a current replica, max(high watermark - log end offset,
+// 0), which is 0 as a replica's high watermark never passes its log end.
 
 import (
 	"context"
@@ -66,7 +70,7 @@ func handleDescribeLogDirs(_ context.Context, b *Broker, _ *protocol.Conn, _ pro
 			}
 			t := &sd.Topics[len(sd.Topics)-1]
 			t.Partitions = append(t.Partitions, kmsg.DescribeLogDirsResponseDirTopicPartition{
-				Partition: p.Index, Size: p.Log().Size()})
+				Partition: p.Index, Size: p.Log().Size(), OffsetLag: max(p.HighWatermark()-p.LogEndOffset(), 0)})
 		}
 		resp.Dirs = append(resp.Dirs, sd)
 	}

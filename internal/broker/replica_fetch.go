@@ -87,7 +87,7 @@ func handleReplicaFetch(ctx context.Context, b *Broker, req *kmsg.FetchRequest) 
 			sp.HighWatermark, sp.LogStartOffset = p.HighWatermark(), p.LogStartOffset()
 			continue
 		}
-		if err := p.UpdateFollower(follower, rp.FetchOffset); err != nil {
+		if err := p.UpdateFollower(follower, rp.FetchOffset, rp.LogStartOffset); err != nil {
 			sp.ErrorCode = errorCode(err)
 		}
 	}

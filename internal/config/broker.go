@@ -78,8 +78,11 @@ type Broker struct {
 	ReplicaFetchResponseMaxBytes             int32 `config:"replica.fetch.response.max.bytes"`
 	NumReplicaFetchers                       int32 `config:"num.replica.fetchers"`
 	ReplicaHighWatermarkCheckpointIntervalMs int64 `config:"replica.high.watermark.checkpoint.interval.ms"`
-	UncleanLeaderElectionEnable              bool  `config:"unclean.leader.election.enable"`
-	AutoLeaderRebalanceEnable                bool  `config:"auto.leader.rebalance.enable"`
+	// ReplicaSelectorClass is "" (consumers read from leaders only) or
+	// RackAwareReplicaSelector.
+	ReplicaSelectorClass        string `config:"replica.selector.class"`
+	UncleanLeaderElectionEnable bool   `config:"unclean.leader.election.enable"`
+	AutoLeaderRebalanceEnable   bool   `config:"auto.leader.rebalance.enable"`
 
 	ControllerQuorumVoters            []string `config:"controller.quorum.voters"`
 	ControllerQuorumBootstrapServers  []string `config:"controller.quorum.bootstrap.servers"`

@@ -146,6 +146,10 @@ func TestNewBrokerErrors(t *testing.T) {
 		{"controller-only with a schema registry", map[string]string{"process.roles": "controller", "controller.quorum.voters": "1@a:9093",
 			"controller.listener.names": "CONTROLLER", "listeners": "CONTROLLER://:9093", "schema.registry.listeners": "http://127.0.0.1:8081"},
 			[]string{`schema.registry.listeners is set, but process.roles=controller runs no broker for it to use; run it on a broker node`}},
+		{"unknown replica selector", map[string]string{"replica.selector.class": "com.example.NearestReplicaSelector"},
+			[]string{`invalid value "com.example.NearestReplicaSelector" for "replica.selector.class": must be one of: org.apache.kafka.common.replica.RackAwareReplicaSelector`}},
+		{"empty replica selector", map[string]string{"replica.selector.class": " "},
+			[]string{`invalid value " " for "replica.selector.class": not a class name`}},
 		{"bad listener-prefixed value", map[string]string{"listener.name.internal.ssl.client.auth": "always"},
 			[]string{`invalid value "always" for "listener.name.internal.ssl.client.auth": must be one of: required, requested, none`}},
 		{"every problem, in key order", map[string]string{"num.partitions": "x", "foo": "1", "log.segment.bytes": "10", "delete.topic.enable": "nope"},
@@ -188,6 +192,7 @@ func TestNewBrokerValues(t *testing.T) {
 		"auto.create.topics.enable":      "FALSE",
 		"zookeeper.connect":              "zk:2181",
 		"num.io.threads":                 "16",
+		"replica.selector.class":         " org.apache.kafka.common.replica.RackAwareReplicaSelector",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -216,6 +221,9 @@ func TestNewBrokerValues(t *testing.T) {
 	}
 	if v, _ := b.Get("broker.id"); v != "3" {
 		t.Errorf("broker.id = %q, want node.id's 3", v)
+	}
+	if b.ReplicaSelectorClass != RackAwareReplicaSelector {
+		t.Errorf("replica.selector.class = %q", b.ReplicaSelectorClass)
 	}
 	if got, want := b.Ignored(), []string{"num.io.threads", "zookeeper.connect"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("ignored %q, want %q", got, want)

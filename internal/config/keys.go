@@ -49,6 +49,10 @@ var (
 	subjectNameStrategies = oneOf(topicNameStrategy, subjectStrategyPackage+"RecordNameStrategy", subjectStrategyPackage+"TopicRecordNameStrategy")
 )
 
+// RackAwareReplicaSelector is the only replica.selector.class served:
+// Kafka's rack-aware ReplicaSelector (KIP-392).
+const RackAwareReplicaSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+
 const (
 	subjectStrategyPackage = "io.confluent.kafka.serializers.subject."
 	topicNameStrategy      = subjectStrategyPackage + "TopicNameStrategy"
@@ -269,7 +273,7 @@ var brokerKeys = []keyDef{
 	{Name: "replica.fetch.response.max.bytes", Type: TypeInt, Default: v("10485760"), Check: atLeast(0), Doc: "Bytes a follower asks for per fetch."},
 	{Name: "num.replica.fetchers", Type: TypeInt, Default: v("1"), Dynamic: true, Doc: "Fetcher threads per source broker."},
 	{Name: "replica.high.watermark.checkpoint.interval.ms", Type: TypeLong, Default: v("5000"), Doc: "How often high watermarks are written to disk."},
-	{Name: "replica.selector.class", Type: TypeString, Doc: "ReplicaSelector used to let consumers fetch from followers (KIP-392)."},
+	{Name: "replica.selector.class", Type: TypeClass, Check: oneOf(RackAwareReplicaSelector), Doc: "ReplicaSelector that lets consumers fetch from followers (KIP-392): unset, the leader serves every consumer; " + RackAwareReplicaSelector + " sends a consumer whose client.rack matches an in-sync follower's broker.rack (and not the leader's) to that follower."},
 	{Name: "fetch.purgatory.purge.interval.requests", Type: TypeInt, Default: v("1000"), Doc: "Kafka's fetch purgatory purge interval; accepted for compatibility."},
 	{Name: "producer.purgatory.purge.interval.requests", Type: TypeInt, Default: v("1000"), Doc: "Kafka's produce purgatory purge interval; accepted for compatibility."},
 	{Name: "delete.records.purgatory.purge.interval.requests", Type: TypeInt, Default: v("1"), Doc: "Kafka's delete-records purgatory purge interval; accepted for compatibility."},

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -43,6 +44,7 @@ var ErrTimeout = errors.New("the records were not replicated to every in-sync re
 
 type follower struct {
 	leo                int64
+	logStart           int64 // as the follower last reported it; -1 unknown
 	lastFetch          time.Time
 	lastFetchLeaderLEO int64
 	lastCaughtUp       time.Time
@@ -110,7 +112,7 @@ func (p *Partition) Become(self int32, st metadata.PartitionState, alterISR func
 				if id != self {
 					// Unknown positions; ISR members get a full lag window
 					// to show up before they are dropped.
-					r.followers[id] = &follower{leo: -1, lastCaughtUp: now}
+					r.followers[id] = &follower{leo: -1, logStart: -1, lastCaughtUp: now}
 				}
 			}
 		} else {
@@ -118,7 +120,7 @@ func (p *Partition) Become(self int32, st metadata.PartitionState, alterISR func
 			// leader: new ones start unknown, removed ones are forgotten.
 			for _, id := range st.Replicas {
 				if _, ok := r.followers[id]; !ok && id != self {
-					r.followers[id] = &follower{leo: -1, lastCaughtUp: time.Now()}
+					r.followers[id] = &follower{leo: -1, logStart: -1, lastCaughtUp: time.Now()}
 				}
 			}
 			for id := range r.followers {
@@ -176,10 +178,11 @@ func (p *Partition) afterLeaderAppend() {
 }
 
 // UpdateFollower records a follower fetch at fetchOffset (the follower's
-// log end offset): it may advance the high watermark and propose adding the
+// log end offset) with the follower's log start offset (-1 if the request
+// has none): it may advance the high watermark and propose adding the
 // follower to the ISR. It returns ErrNotLeader when this broker does not
-// lead at leaderEpoch... callers check the epoch before.
-func (p *Partition) UpdateFollower(id int32, fetchOffset int64) error {
+// lead; callers check the leader epoch before.
+func (p *Partition) UpdateFollower(id int32, fetchOffset, logStart int64) error {
 	r := &p.repl
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -199,7 +202,7 @@ func (p *Partition) UpdateFollower(id int32, fetchOffset int64) error {
 	case fetchOffset >= f.lastFetchLeaderLEO && !f.lastFetch.IsZero():
 		f.lastCaughtUp = f.lastFetch
 	}
-	f.leo, f.lastFetch, f.lastFetchLeaderLEO = fetchOffset, now, leo
+	f.leo, f.logStart, f.lastFetch, f.lastFetchLeaderLEO = fetchOffset, logStart, now, leo
 	p.maybeAdvanceHWLocked()
 	// Join the ISR once caught up to the high watermark (and at least to
 	// the start of this leader's epoch, Kafka's isFollowerInSync).
@@ -211,6 +214,44 @@ func (p *Partition) UpdateFollower(id int32, fetchOffset int64) error {
 	}
 	return nil
 }
+
+// ReadReplica is a follower that can serve a consumer reading at some
+// offset (KIP-392), with what a replica selector weighs: its log end offset
+// and how long ago it was last caught up with this leader.
+type ReadReplica struct {
+	ID            int32
+	LogEndOffset  int64
+	SinceCaughtUp time.Duration
+}
+
+// ReadReplicas lists the in-sync followers whose logs, as their last
+// fetches reported them, hold fetchOffset (log start <= fetchOffset <= log
+// end), sorted by id: the candidates of Kafka's findPreferredReadReplica.
+// Out-of-sync followers are left out, as a lagging one could hold a
+// consumer behind for good (KAFKA-14372). Nil unless this broker leads the
+// partition in a cluster.
+func (p *Partition) ReadReplicas(fetchOffset int64, now time.Time) []ReadReplica {
+	r := &p.repl
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.clustered.Load() || r.follower.Load() {
+		return nil
+	}
+	var out []ReadReplica
+	for _, id := range r.state.ISR {
+		f := r.followers[id]
+		if id == r.self || f == nil || f.leo < 0 || f.leo < fetchOffset || f.logStart > fetchOffset {
+			continue
+		}
+		out = append(out, ReadReplica{ID: id, LogEndOffset: f.leo, SinceCaughtUp: now.Sub(f.lastCaughtUp)})
+	}
+	slices.SortFunc(out, func(a, b ReadReplica) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// IsFollower reports whether this broker hosts the partition as a follower
+// in a cluster (never on a single node).
+func (p *Partition) IsFollower() bool { return p.repl.clustered.Load() && p.repl.follower.Load() }
 
 // CheckISR drops followers that have not caught up within maxLag from the
 // ISR (Kafka's maybeShrinkIsr), proposing the change to the controller.
