@@ -41,6 +41,9 @@ func (b *Broker) groupCoordinator() (*group.Coordinator, error) {
 // __consumer_offsets (all of them are led here). b.groupsMu held.
 func (b *Broker) startGroups() (*group.Coordinator, error) {
 	t := b.meta.Image().Topic(group.Topic)
+	if t == nil {
+		return nil, fmt.Errorf("%s is not in this broker's metadata yet", group.Topic)
+	}
 	ms := func(key string, def int) time.Duration { return time.Duration(b.cfgInt(key, def)) * time.Millisecond }
 	cfg := group.Config{
 		MinSessionTimeout: ms("group.min.session.timeout.ms", 6000),
@@ -101,7 +104,13 @@ func (b *Broker) ensureInternalTopic(name string, partitions, segmentBytes int, 
 			return fmt.Errorf("create %s: %d live brokers do not meet its replication factor %s=%d", name, live, rfKey, rf)
 		}
 		_, err := b.cluster.CreateTopicSpec(topicSpec{Name: name, Partitions: int32(partitions), ReplicationFactor: int16(rf), Configs: configs})
-		if err != nil && !errors.Is(err, metadata.ErrTopicExists) {
+		if errors.Is(err, metadata.ErrTopicExists) {
+			// Another broker created it a moment ago: the controller
+			// has it, this broker's image may not have it yet, and the
+			// caller reads it from there next.
+			err = b.cluster.waitImage(func(im *metadata.Image) bool { return im.Topic(name) != nil })
+		}
+		if err != nil {
 			return fmt.Errorf("create %s: %w", name, err)
 		}
 		return nil

@@ -40,6 +40,9 @@ func (b *Broker) txnCoordinator() (*txn.Coordinator, error) {
 // __transaction_state. b.txnsMu held.
 func (b *Broker) startTxns() (*txn.Coordinator, error) {
 	t := b.meta.Image().Topic(txn.Topic)
+	if t == nil {
+		return nil, fmt.Errorf("%s is not in this broker's metadata yet", txn.Topic)
+	}
 	ms := func(key string, def int) time.Duration { return time.Duration(b.cfgInt(key, def)) * time.Millisecond }
 	cfg := txn.Config{
 		MaxTimeout:     ms("transaction.max.timeout.ms", 900000),
