@@ -45,6 +45,10 @@ package broker
 // producer, or NOT_ENOUGH_REPLICAS (retriable) while the coordinator is
 // busy completing the previous transaction, as Kafka maps them. This keeps
 // a stray transactional batch from holding the last stable offset forever.
+// In a cluster the coordinator may be another broker: the leader then asks
+// it with AddPartitionsToTxn v4 VerifyOnly, broker to broker as Kafka does,
+// and a verification guard on the partition refuses the batch if the
+// producer's marker was written in between (see verifiedAppend).
 // An older producer epoch than the partition has seen is
 // INVALID_PRODUCER_EPOCH.
 
@@ -126,10 +130,7 @@ func handleProduce(ctx context.Context, b *Broker, c *protocol.Conn, h protocol.
 			}
 			if err == nil {
 				if vh, ok := needsVerification(b, req, rp.Records); ok {
-					err = b.verifiedAppend(*req.TransactionID, vh, rt.Topic, rp.Partition, req.Version, func() error {
-						res, err = p.AppendRecords(rp.Records, req.Version)
-						return err
-					})
+					res, err = b.verifiedAppend(ctx, *req.TransactionID, vh, p, rp.Records, req.Version)
 				} else {
 					res, err = p.AppendRecords(rp.Records, req.Version)
 				}
@@ -226,35 +227,58 @@ func needsVerification(b *Broker, req *kmsg.ProduceRequest, records []byte) (rec
 	return h, true
 }
 
-// verifiedAppend runs appendFn if the transaction coordinator confirms that
-// topic-partition is in the open transaction of h's producer, mapping its
-// refusals the way Kafka maps them for Produce.
-func (b *Broker) verifiedAppend(txnID string, h record.Header, topic string, partition int32, version int16, appendFn func() error) error {
-	tc, err := b.txnCoordinator()
-	if err != nil {
-		return fmt.Errorf("%w: transaction coordinator unavailable: %v", kerr.NotEnoughReplicas, err)
+// verifiedAppend appends records, a transactional batch with header h, to
+// p if the transaction coordinator confirms that p is in the open
+// transaction of h's producer, mapping its refusals the way Kafka maps them
+// for Produce. A coordinator on this broker is asked directly, with the
+// transaction locked across the append so that it cannot end in between.
+// In a cluster, when another broker leads the transactional id's partition
+// of __transaction_state, that broker is asked (AddPartitionsToTxn v4 with
+// VerifyOnly, as Kafka's AddPartitionsToTxnManager), and a verification
+// guard taken before asking voids the answer if a marker for the producer
+// is written here before the append (replica.Partition.StartVerification).
+func (b *Broker) verifiedAppend(ctx context.Context, txnID string, h record.Header, p *replica.Partition, records []byte, version int16) (replica.AppendResult, error) {
+	var res replica.AppendResult
+	var err, appendErr error
+	if coord, remote := b.remoteTxnCoordinator(txnID); remote {
+		guard := p.StartVerification(h.ProducerID())
+		err = b.cluster.verifyTxnPartition(ctx, coord, txnID, h.ProducerID(), h.ProducerEpoch(), p.Topic, p.Index)
+		if err == nil {
+			res, appendErr = p.AppendVerified(h.ProducerID(), guard, records, version)
+			if errors.Is(appendErr, replica.ErrVerificationVoid) {
+				err, appendErr = kerr.TransactionAbortable, nil
+			}
+		}
+	} else {
+		tc, tcErr := b.txnCoordinator()
+		if tcErr != nil {
+			return res, fmt.Errorf("%w: transaction coordinator unavailable: %v", kerr.NotEnoughReplicas, tcErr)
+		}
+		err = tc.WithVerified(txnID, h.ProducerID(), h.ProducerEpoch(), txn.TopicPartition{Topic: p.Topic, Partition: p.Index}, func() error {
+			res, appendErr = p.AppendRecords(records, version)
+			return appendErr
+		})
 	}
-	var appendErr error
-	err = tc.WithVerified(txnID, h.ProducerID(), h.ProducerEpoch(), txn.TopicPartition{Topic: topic, Partition: partition}, func() error {
-		appendErr = appendFn()
-		return appendErr
-	})
-	if err == nil || appendErr != nil {
-		return err
+	if appendErr != nil {
+		return res, appendErr
+	}
+	if err == nil {
+		return res, nil
 	}
 	switch txn.ErrorCode(err) {
-	case kerr.ProducerFenced.Code:
-		return fmt.Errorf("%w: producer %d epoch %d is fenced by a newer producer with transactional id %q",
+	case kerr.ProducerFenced.Code, kerr.InvalidProducerEpoch.Code:
+		return res, fmt.Errorf("%w: producer %d epoch %d is fenced by a newer producer with transactional id %q",
 			kerr.InvalidProducerEpoch, h.ProducerID(), h.ProducerEpoch(), txnID)
 	case kerr.TransactionAbortable.Code:
 		if version > 10 {
-			return fmt.Errorf("%w: partition %s-%d was not added to the transaction", kerr.TransactionAbortable, topic, partition)
+			return res, fmt.Errorf("%w: partition %s-%d was not added to the transaction", kerr.TransactionAbortable, p.Topic, p.Index)
 		}
-		return fmt.Errorf("%w: partition %s-%d was not added to the transaction", kerr.InvalidTxnState, topic, partition)
-	case kerr.ConcurrentTransactions.Code, kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code:
-		return fmt.Errorf("%w: the transaction coordinator is busy (%v); retry", kerr.NotEnoughReplicas, err)
+		return res, fmt.Errorf("%w: partition %s-%d was not added to the transaction", kerr.InvalidTxnState, p.Topic, p.Index)
+	case kerr.ConcurrentTransactions.Code, kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code,
+		kerr.CoordinatorLoadInProgress.Code:
+		return res, fmt.Errorf("%w: the transaction coordinator is busy (%v); retry", kerr.NotEnoughReplicas, err)
 	}
-	return err
+	return res, err
 }
 
 // hasTransactionalRecords reports whether any partition's first batch is a

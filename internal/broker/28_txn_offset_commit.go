@@ -11,15 +11,19 @@ package broker
 // transaction.partition.verification.enable, as in Kafka 3.9, the
 // transaction coordinator first confirms that AddOffsetsToTxn added the
 // group's partition to the producer's open transaction, and the append runs
-// with the transaction locked. Its refusals are mapped as Kafka maps them:
+// with the transaction locked; a coordinator on another broker is asked
+// with AddPartitionsToTxn v4 VerifyOnly, the append guarded as a verified
+// produce is (00_produce.go). Its refusals are mapped as Kafka maps them:
 // a fenced producer gets INVALID_PRODUCER_EPOCH, a partition not in the
 // transaction INVALID_TXN_STATE (TRANSACTION_ABORTABLE from v4).
 
 import (
 	"context"
+	"errors"
 
 	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/protocol"
+	"github.com/samsa-io/samsa/internal/replica"
 	"github.com/samsa-io/samsa/internal/txn"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -27,7 +31,7 @@ import (
 
 func init() { register(kmsg.TxnOffsetCommit, 0, 4, handleTxnOffsetCommit) }
 
-func handleTxnOffsetCommit(_ context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
+func handleTxnOffsetCommit(ctx context.Context, b *Broker, _ *protocol.Conn, h protocol.RequestHeader, req *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
 	fail := func(code int16) (kmsg.Response, error) {
 		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
 		for _, t := range req.Topics {
@@ -62,17 +66,35 @@ func handleTxnOffsetCommit(_ context.Context, b *Broker, _ *protocol.Conn, h pro
 		// UNKNOWN_TOPIC_OR_PARTITION without asking the coordinator.
 		return gc.TxnCommitOffsets(req, exists), nil
 	}
-	tc, err := b.txnCoordinator()
-	if err != nil {
-		b.log.Warn("the transaction coordinator is not available", "err", err)
-		return fail(kerr.CoordinatorNotAvailable.Code)
-	}
 	var resp *kmsg.TxnOffsetCommitResponse
-	tp := txn.TopicPartition{Topic: group.Topic, Partition: group.PartitionFor(req.Group, gc.Partitions())}
-	err = tc.WithVerified(req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp, func() error {
+	commit := func() error {
 		resp = gc.TxnCommitOffsets(req, exists)
 		return nil
-	})
+	}
+	tp := txn.TopicPartition{Topic: group.Topic, Partition: group.PartitionFor(req.Group, gc.Partitions())}
+	if coord, remote := b.remoteTxnCoordinator(req.TransactionalID); remote {
+		// The transaction coordinator is another broker: ask it, and
+		// append only if no marker for the producer came in between
+		// (see verifiedAppend).
+		part := b.replicas.Partition(tp.Topic, tp.Partition)
+		if part == nil {
+			return fail(kerr.NotCoordinator.Code)
+		}
+		guard := part.StartVerification(req.ProducerID)
+		err = b.cluster.verifyTxnPartition(ctx, coord, req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp.Topic, tp.Partition)
+		if err == nil {
+			if err = part.WithVerified(req.ProducerID, guard, commit); errors.Is(err, replica.ErrVerificationVoid) {
+				err = kerr.TransactionAbortable
+			}
+		}
+	} else {
+		tc, tcErr := b.txnCoordinator()
+		if tcErr != nil {
+			b.log.Warn("the transaction coordinator is not available", "err", tcErr)
+			return fail(kerr.CoordinatorNotAvailable.Code)
+		}
+		err = tc.WithVerified(req.TransactionalID, req.ProducerID, req.ProducerEpoch, tp, commit)
+	}
 	if err == nil {
 		return resp, nil
 	}
@@ -80,13 +102,13 @@ func handleTxnOffsetCommit(_ context.Context, b *Broker, _ *protocol.Conn, h pro
 		"group", req.Group, "client_id", h.ClientID, "err", err)
 	code := txn.ErrorCode(err)
 	switch code {
-	case kerr.ProducerFenced.Code:
+	case kerr.ProducerFenced.Code, kerr.InvalidProducerEpoch.Code:
 		code = kerr.InvalidProducerEpoch.Code
 	case kerr.TransactionAbortable.Code:
 		if req.Version < 4 {
 			code = kerr.InvalidTxnState.Code
 		}
-	case kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code:
+	case kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code, kerr.CoordinatorLoadInProgress.Code, kerr.ConcurrentTransactions.Code:
 		// The transaction coordinator is elsewhere or loading: retriable
 		// without a group coordinator lookup.
 		code = kerr.CoordinatorLoadInProgress.Code

@@ -871,6 +871,71 @@ func (c *cluster) writeRemoteMarker(tp txn.TopicPartition, pid int64, epoch int1
 	return nil
 }
 
+// remoteTxnCoordinator returns, in a cluster, the broker that coordinates
+// txnID (the leader of its partition of __transaction_state, -1 if it has
+// none) and true, unless that is this broker.
+func (b *Broker) remoteTxnCoordinator(txnID string) (int32, bool) {
+	if b.cluster == nil {
+		return -1, false
+	}
+	t := b.cluster.Image().Topic(txn.Topic)
+	if t == nil {
+		return -1, false
+	}
+	leader, _ := b.cluster.leaderFor(txn.Topic, txn.PartitionFor(txnID, t.Partitions))
+	if leader == b.nodeID {
+		return -1, false
+	}
+	return leader, true
+}
+
+// verifyTxnPartition asks broker coord, the coordinator of txnID, whether
+// topic-partition is in the producer's open transaction (AddPartitionsToTxn
+// v4+ with VerifyOnly, broker to broker as in Kafka). nil means it is;
+// otherwise the coordinator's answer as a kerr error, or
+// COORDINATOR_NOT_AVAILABLE when it could not be asked.
+func (c *cluster) verifyTxnPartition(ctx context.Context, coord int32, txnID string, pid int64, epoch int16, topic string, partition int32) error {
+	if coord < 0 {
+		return fmt.Errorf("%w: %s has no leader", kerr.CoordinatorNotAvailable, txn.Topic)
+	}
+	cl, err := c.peer(coord)
+	if err != nil {
+		return fmt.Errorf("%w: %v", kerr.CoordinatorNotAvailable, err)
+	}
+	seeds := cl.SeedBrokers()
+	if len(seeds) == 0 {
+		return fmt.Errorf("%w: no connection to broker %d", kerr.CoordinatorNotAvailable, coord)
+	}
+	req := kmsg.NewPtrAddPartitionsToTxnRequest()
+	rt := kmsg.NewAddPartitionsToTxnRequestTransaction()
+	rt.TransactionalID, rt.ProducerID, rt.ProducerEpoch, rt.VerifyOnly = txnID, pid, epoch, true
+	rt.Topics = []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: topic, Partitions: []int32{partition}}}
+	req.Transactions = []kmsg.AddPartitionsToTxnRequestTransaction{rt}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.b.cfg.RequestTimeoutMs)*time.Millisecond)
+	defer cancel()
+	resp, err := seeds[0].Request(ctx, req)
+	if err != nil {
+		return fmt.Errorf("%w: verifying with broker %d: %v", kerr.CoordinatorNotAvailable, coord, err)
+	}
+	r := resp.(*kmsg.AddPartitionsToTxnResponse)
+	if r.Version < 4 {
+		return fmt.Errorf("%w: broker %d answered AddPartitionsToTxn v%d, which cannot verify", kerr.CoordinatorNotAvailable, coord, r.Version)
+	}
+	if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+		return err
+	}
+	for _, t := range r.Transactions {
+		for _, rt := range t.Topics {
+			for _, rp := range rt.Partitions {
+				if t.TransactionalID == txnID && rt.Topic == topic && rp.Partition == partition {
+					return kerr.ErrorForCode(rp.ErrorCode)
+				}
+			}
+		}
+	}
+	return fmt.Errorf("%w: broker %d did not answer for %s-%d", kerr.CoordinatorNotAvailable, coord, topic, partition)
+}
+
 // peer returns a client for broker id's inter-broker listener.
 func (c *cluster) peer(id int32) (*kgo.Client, error) {
 	br := c.q.Image().Brokers[id]

@@ -34,6 +34,73 @@ type Partition struct {
 	// follower hold it shared and check the role inside; Become holds it
 	// exclusively.
 	roleMu sync.RWMutex
+
+	// verifyMu orders transaction markers against appends verified with a
+	// transaction coordinator on another broker; guards holds the open
+	// verification of each producer (see StartVerification). Taken before
+	// roleMu.
+	verifyMu  sync.Mutex
+	guards    map[int64]VerificationGuard
+	lastGuard uint64
+}
+
+// VerificationGuard stands for one check, with a transaction coordinator on
+// another broker, that a producer's transactional batch belongs to an open
+// transaction that includes this partition (KIP-890's verification guard).
+type VerificationGuard struct {
+	id          uint64
+	leaderEpoch int32
+}
+
+// StartVerification records a new guard for producerID, to be taken before
+// asking the coordinator. A transaction marker for the producer written
+// here afterwards, or a change of leader epoch, voids it, so that
+// AppendVerified refuses a batch whose transaction ended while the answer
+// was on its way: appended after the marker, it would open a transaction
+// that nobody ends, holding the last stable offset forever.
+func (p *Partition) StartVerification(producerID int64) VerificationGuard {
+	p.verifyMu.Lock()
+	defer p.verifyMu.Unlock()
+	if p.guards == nil {
+		p.guards = map[int64]VerificationGuard{}
+	}
+	p.lastGuard++
+	g := VerificationGuard{id: p.lastGuard, leaderEpoch: p.leaderEpoch.Load()}
+	p.guards[producerID] = g
+	return g
+}
+
+// ErrVerificationVoid: a transaction marker for the producer (or a new
+// leader epoch) came between the verification of a transactional batch
+// and its append.
+var ErrVerificationVoid = errors.New("the transaction ended while the batch was being verified")
+
+// WithVerified runs fn, which appends a transactional batch (or, on
+// __consumer_offsets, a transaction's offsets) of producerID that the
+// coordinator confirmed after guard was taken, if no marker for the
+// producer and no leader change came in between, with markers held off
+// until fn returns; otherwise it returns ErrVerificationVoid. fn must not
+// write a transaction marker to p.
+func (p *Partition) WithVerified(producerID int64, guard VerificationGuard, fn func() error) error {
+	p.verifyMu.Lock()
+	defer p.verifyMu.Unlock()
+	g, ok := p.guards[producerID]
+	if !ok || g != guard || guard.leaderEpoch != p.leaderEpoch.Load() {
+		return ErrVerificationVoid
+	}
+	delete(p.guards, producerID)
+	return fn()
+}
+
+// AppendVerified is AppendRecords under WithVerified.
+func (p *Partition) AppendVerified(producerID int64, guard VerificationGuard, records []byte, produceVersion int16) (AppendResult, error) {
+	var res AppendResult
+	err := p.WithVerified(producerID, guard, func() error {
+		var err error
+		res, err = p.AppendRecords(records, produceVersion)
+		return err
+	})
+	return res, err
 }
 
 func newPartition(topic string, index int32, id [16]byte, log *storage.Log, cfg *config.Topic, logger *slog.Logger) *Partition {
@@ -85,6 +152,9 @@ func (p *Partition) WriteTxnMarker(producerID int64, producerEpoch int16, commit
 	if err := p.offline.Load(); err != nil {
 		return 0, *err
 	}
+	p.verifyMu.Lock()
+	defer p.verifyMu.Unlock()
+	delete(p.guards, producerID)
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	if !p.IsLeader() {

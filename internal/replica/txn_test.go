@@ -89,3 +89,70 @@ func TestPartitionLastStableOffset(t *testing.T) {
 		t.Fatal("a refused marker took the partition offline")
 	}
 }
+
+// A verification guard (a transactional batch checked with a coordinator
+// on another broker) lets the batch in unless a marker for its producer
+// was written in between: appended after the marker, the batch would open
+// a transaction nobody ends and hold the last stable offset forever. A
+// marker for another producer, or a newer guard, decide as they should.
+func TestPartitionVerificationGuard(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	d, err := storage.OpenDir(t.TempDir(), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager([]*storage.Dir{d}, Intervals{}, storage.Options{Logger: logger}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	b, err := config.NewBroker(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.ResolveTopic(nil)
+	p, err := m.OpenPartition("t", 0, [16]byte{1}, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Verified, nothing in between: appended.
+	g := p.StartVerification(5)
+	if res, err := p.AppendVerified(5, g, txnBatch(t, 5, 0, 0, 2), 9); err != nil || res.BaseOffset != 0 {
+		t.Fatalf("append with a standing guard: %+v %v", res, err)
+	}
+	// A guard is good for one append.
+	if _, err := p.AppendVerified(5, g, txnBatch(t, 5, 0, 2, 1), 9); !errors.Is(err, ErrVerificationVoid) {
+		t.Fatalf("second append on one guard: %v, want ErrVerificationVoid", err)
+	}
+	// The producer's marker comes while the next batch is being verified.
+	g = p.StartVerification(5)
+	if _, err := p.WriteTxnMarker(5, 0, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AppendVerified(5, g, txnBatch(t, 5, 0, 2, 1), 9); !errors.Is(err, ErrVerificationVoid) {
+		t.Fatalf("append after the producer's marker: %v, want ErrVerificationVoid", err)
+	}
+	if lso, hw := p.LastStableOffset(), p.HighWatermark(); lso != 3 || hw != 3 {
+		t.Fatalf("lso %d hw %d, want 3 and 3 (no open transaction)", lso, hw)
+	}
+	// Another producer's marker leaves the guard standing; a newer guard
+	// of the same producer replaces the older one.
+	g = p.StartVerification(5)
+	if _, err := p.AppendRecords(txnBatch(t, 6, 0, 0, 1), 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.WriteTxnMarker(6, 0, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	newer := p.StartVerification(5)
+	if _, err := p.AppendVerified(5, g, txnBatch(t, 5, 0, 2, 1), 9); !errors.Is(err, ErrVerificationVoid) {
+		t.Fatalf("append on a replaced guard: %v, want ErrVerificationVoid", err)
+	}
+	if res, err := p.AppendVerified(5, newer, txnBatch(t, 5, 0, 2, 1), 9); err != nil || res.BaseOffset != 5 {
+		t.Fatalf("append on the newer guard: %+v %v", res, err)
+	}
+	if lso := p.LastStableOffset(); lso != 5 {
+		t.Fatalf("lso %d, want 5 (producer 5's new transaction open)", lso)
+	}
+}
