@@ -266,6 +266,9 @@ func (c *Cluster) node(id int) *node {
 func (c *Cluster) startAndWait(ids []int) {
 	c.t.Helper()
 	for _, id := range ids {
+		if err := c.nw.nodeUp(id); err != nil {
+			c.t.Fatalf("clustertest: %v", err)
+		}
 		if err := c.nodes[id-1].start(c.bin); err != nil {
 			c.t.Fatalf("clustertest: %v", err)
 		}
@@ -376,11 +379,13 @@ func (c *Cluster) Admin(t testing.TB) *kadm.Client {
 
 // Kill sends node n SIGKILL (after SIGCONT, should it be paused) and waits
 // until the process is gone. Killing a node that is not running does
-// nothing. Its proxies stay up, so clients and peers that dial it see the
-// connection closed at once, as with a refused connection.
+// nothing. Its proxies stop listening until it is restarted (on the same
+// ports), so clients and peers that dial it are refused, as by a machine
+// whose process died.
 func (c *Cluster) Kill(n int) {
 	if nd := c.node(n); nd != nil {
 		nd.kill()
+		c.nw.nodeDown(n)
 	}
 }
 
@@ -432,7 +437,9 @@ func (c *Cluster) Stop(n int) error {
 	if nd == nil {
 		return fmt.Errorf("no node %d", n)
 	}
-	return nd.stop(c.cfg.StopTimeout)
+	err := nd.stop(c.cfg.StopTimeout)
+	c.nw.nodeDown(n)
+	return err
 }
 
 // Running reports whether node n has a live process (paused or not).

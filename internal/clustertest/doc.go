@@ -77,7 +77,9 @@
 //
 // The proxies keep their ports for the life of the cluster and a node
 // keeps its ports across restarts, so every address a client or peer has
-// cached stays right after Restart.
+// cached stays right after Restart. While a node is down (after Kill or
+// Stop, until Restart) its proxies do not listen: dialers are refused, as
+// by a machine whose process died, and clients move on to other brokers.
 //
 // # Why each node has its own source IP
 //
@@ -104,8 +106,8 @@
 // every open proxied connection from n to another node, from another node
 // to n, and from a client to n is closed (both halves, so both ends see it
 // end); new connections of those kinds are accepted and reset at once,
-// without reaching the node, until Heal(n). A connection to a node that is
-// not running is reset the same way: dialers see what a dead machine or a
+// without reaching the node, until Heal(n). A connection accepted for a node
+// that is not listening (still starting, or crashed) is reset the same way: dialers see what a dead machine or a
 // rejecting firewall gives, an error clients retry (a bare close before
 // any byte would look to franz-go like a TLS or SASL mismatch). Connections from a node to its
 // own listeners stay up: a partitioned machine still reaches itself.

@@ -57,11 +57,12 @@ type proxy struct {
 	node     int    // the node behind it
 	listener string // its listener name, e.g. PLAINTEXT or CONTROLLER
 	target   string // the node's real address, 127.0.0.<10+node>:<port>
-	ln       *net.TCPListener
+	addr     *net.TCPAddr
+	ln       *net.TCPListener // nil while the node is down (network.mu)
 }
 
 // Addr is the proxy's own address, the one advertised to clients and peers.
-func (p *proxy) Addr() string { return p.ln.Addr().String() }
+func (p *proxy) Addr() string { return p.addr.String() }
 
 // proxyConn is one proxied connection: down is the accepted side (the
 // dialer), up the side dialed to the node.
@@ -86,7 +87,7 @@ func (nw *network) listen(node int, listener, target string) (*proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy for node %d %s: %w", node, listener, err)
 	}
-	p := &proxy{nw: nw, node: node, listener: listener, target: target, ln: ln}
+	p := &proxy{nw: nw, node: node, listener: listener, target: target, addr: ln.Addr().(*net.TCPAddr), ln: ln}
 	nw.mu.Lock()
 	if nw.closed {
 		nw.mu.Unlock()
@@ -96,14 +97,51 @@ func (nw *network) listen(node int, listener, target string) (*proxy, error) {
 	nw.proxies = append(nw.proxies, p)
 	nw.wg.Add(1)
 	nw.mu.Unlock()
-	go p.acceptLoop()
+	go p.acceptLoop(ln)
 	return p, nil
 }
 
-func (p *proxy) acceptLoop() {
+// nodeDown closes the listeners of node n's proxies: while its process is
+// gone, dialers get "connection refused", as from a machine whose process
+// died, and clients move on to other brokers at once. Open connections end
+// by themselves as the dead process's sockets are reset.
+func (nw *network) nodeDown(n int) {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	for _, p := range nw.proxies {
+		if p.node == n && p.ln != nil {
+			p.ln.Close()
+			p.ln = nil
+		}
+	}
+}
+
+// nodeUp listens again, on the same ports, for node n's proxies.
+func (nw *network) nodeUp(n int) error {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	if nw.closed {
+		return errors.New("network closed")
+	}
+	for _, p := range nw.proxies {
+		if p.node != n || p.ln != nil {
+			continue
+		}
+		ln, err := net.ListenTCP("tcp", p.addr)
+		if err != nil {
+			return fmt.Errorf("proxy for node %d %s: listen again on %s: %w", n, p.listener, p.addr, err)
+		}
+		p.ln = ln
+		nw.wg.Add(1)
+		go p.acceptLoop(ln)
+	}
+	return nil
+}
+
+func (p *proxy) acceptLoop(ln *net.TCPListener) {
 	defer p.nw.wg.Done()
 	for {
-		c, err := p.ln.AcceptTCP()
+		c, err := ln.AcceptTCP()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -331,7 +369,9 @@ func (nw *network) close() {
 	nw.mu.Lock()
 	nw.closed = true
 	for _, p := range nw.proxies {
-		p.ln.Close()
+		if p.ln != nil {
+			p.ln.Close()
+		}
 	}
 	for pc := range nw.conns {
 		pc.close()
