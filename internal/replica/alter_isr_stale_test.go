@@ -65,7 +65,7 @@ func TestStaleAlterISRFailureKeepsPendingFollowerCounted(t *testing.T) {
 		t.Fatalf("second proposal %+v", pr)
 	}
 	// Now P1's refusal arrives (its partition epoch is stale).
-	p.AlterISRFailed()
+	p.AlterISRFailed(5)
 	// New records reach follower 2 only.
 	if _, err := p.AppendRecords(plainBatch(t, 5), 3); err != nil {
 		t.Fatal(err)
@@ -75,5 +75,13 @@ func TestStaleAlterISRFailureKeepsPendingFollowerCounted(t *testing.T) {
 	}
 	if hw := p.HighWatermark(); hw != 10 {
 		t.Fatalf("high watermark %d while the proposal adding follower 3 (log end 10) is pending; want 10", hw)
+	}
+	// P2's own refusal does end it.
+	p.AlterISRFailed(6)
+	if err := p.UpdateFollower(2, 15, 0); err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.HighWatermark(); hw != 15 {
+		t.Fatalf("high watermark %d after the pending proposal failed; want 15", hw)
 	}
 }
