@@ -623,7 +623,7 @@ func (c *cluster) alterISR(p *replica.Partition, isr []int32, leaderEpoch, parti
 	}
 	if err != nil {
 		c.log.Info("the controller did not take an ISR change", "topic", p.Topic, "partition", p.Index, "isr", isr, "err", err)
-		p.AlterISRFailed()
+		p.AlterISRFailed(partitionEpoch)
 		return
 	}
 	c.log.Info("ISR changed", "topic", p.Topic, "partition", p.Index, "isr", isr)

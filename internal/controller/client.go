@@ -82,7 +82,12 @@ func (c *Client) guess() (id int32, addr string, roundEnd bool) {
 		i := c.next % len(vs)
 		c.next = i + 1
 		if vs[i].ID != c.localID {
-			return vs[i].ID, vs[i].Addr, c.next == len(vs)
+			// The round ends with the last voter other than this node.
+			last := true
+			for _, v := range vs[i+1:] {
+				last = last && v.ID == c.localID
+			}
+			return vs[i].ID, vs[i].Addr, last
 		}
 	}
 	return -1, "", true

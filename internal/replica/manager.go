@@ -244,7 +244,13 @@ func (m *Manager) DeletePartitions(tps []TopicPartition) error {
 			}
 			continue
 		}
-		p.notify() // fetches waiting on it re-check and see it is gone
+		// Leads nothing any more: acks=all produces waiting on it end
+		// with NOT_LEADER_OR_FOLLOWER rather than at their timeout, and
+		// fetches waiting on it re-check and see it is gone.
+		p.roleMu.Lock()
+		p.repl.follower.Store(true)
+		p.roleMu.Unlock()
+		p.notify()
 		for _, d := range m.dirs {
 			if d.Path() == dirOf(p) {
 				if err := d.DeleteLog(p.log); err != nil {

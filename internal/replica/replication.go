@@ -278,10 +278,17 @@ func (p *Partition) CheckISR(maxLag time.Duration) {
 	go r.alterISR(p, isr, r.state.LeaderEpoch, r.state.PartitionEpoch)
 }
 
-// AlterISRFailed lets the partition propose again after a failed change.
-func (p *Partition) AlterISRFailed() {
+// AlterISRFailed lets the partition propose again after the failure of the
+// change it proposed at partitionEpoch. The failure of an older proposal,
+// overtaken by a newer metadata state (and maybe by a newer proposal whose
+// joining follower must go on counting for the high watermark), is
+// ignored, as Kafka ignores a failed proposal that is no longer the
+// pending one.
+func (p *Partition) AlterISRFailed(partitionEpoch int32) {
 	p.repl.mu.Lock()
-	p.repl.pending, p.repl.adding = false, -1
+	if p.repl.state.PartitionEpoch == partitionEpoch {
+		p.repl.pending, p.repl.adding = false, -1
+	}
 	p.repl.mu.Unlock()
 }
 
