@@ -223,30 +223,6 @@ func (p *producerStates) expire(nowMs, expirationMs int64) {
 	}
 }
 
-// truncateTo forgets batches at or after offset. A producer whose every
-// retained batch is cut is dropped: Kafka reloads state from a snapshot; we
-// keep what remains, which is the same for the retained window.
-func (p *producerStates) truncateTo(offset int64) {
-	for pid, e := range p.producers {
-		for e.count > 0 {
-			if m, _ := e.last(); m.lastOffset < offset {
-				break
-			}
-			e.count--
-		}
-		if e.count == 0 && (e.currentTxnFirstOffset < 0 || e.currentTxnFirstOffset >= offset) {
-			delete(p.producers, pid)
-		} else if e.count > 0 {
-			m, _ := e.last()
-			e.lastTimestamp = m.maxTimestamp
-		}
-		if e.currentTxnFirstOffset >= offset {
-			e.currentTxnFirstOffset = -1
-		}
-	}
-	p.rebuildOngoing()
-}
-
 func (p *producerStates) states() []ProducerState {
 	out := make([]ProducerState, 0, len(p.producers))
 	for pid, e := range p.producers {

@@ -485,11 +485,23 @@ func (l *Log) recoverSegment(s *segment, cfg *Config, active bool) (next int64, 
 // never reached the disk), then replay of batch headers after it.
 func (l *Log) loadProducerState(p openParams) error {
 	leo := l.LogEndOffset()
-	segs := l.segments()
 	hi := leo
 	if !p.clean {
 		hi = min(hi, p.recoveryPoint)
 	}
+	if err := l.replayProducerState(hi); err != nil {
+		return err
+	}
+	return deleteSnapshots(l.dir, l.segments()[0].base, leo)
+}
+
+// replayProducerState rebuilds the producer state from the newest snapshot
+// at or below hi and the batch headers after it, up to the log end. Open
+// and Truncate use it: after a truncation that removed a transaction's
+// marker, the transaction is open again, as only a replay can tell.
+// Caller holds Log.mu.
+func (l *Log) replayProducerState(hi int64) error {
+	segs := l.segments()
 	if err := deleteSnapshots(l.dir, 0, hi); err != nil {
 		return err
 	}
@@ -526,5 +538,5 @@ func (l *Log) loadProducerState(p openParams) error {
 	l.producers.expire(l.nowMs(), l.opts.ProducerIDExpiration.Milliseconds())
 	l.producers.rebuildOngoing()
 	l.firstUnstable.Store(l.producers.firstUnstable)
-	return deleteSnapshots(l.dir, segs[0].base, leo)
+	return nil
 }

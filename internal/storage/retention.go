@@ -276,10 +276,14 @@ func (l *Log) Truncate(offset int64) error {
 			return err
 		}
 	}
-	l.producers.truncateTo(newEnd)
-	l.firstUnstable.Store(l.producers.firstUnstable)
+	// Kafka reloads the producer state from a snapshot at or below the new
+	// end and replays the rest: a transaction whose marker was cut is open
+	// again, its records unstable (and no longer aborted).
+	if err := l.replayProducerState(newEnd); err != nil {
+		return err
+	}
 	l.logger.Info("truncated log", "offset", offset, "log_end_offset", newEnd)
-	return deleteSnapshots(l.dir, 0, newEnd)
+	return nil
 }
 
 // AssignEpochStart records that leader epoch starts at the log end (a new
