@@ -254,6 +254,9 @@ func (c *cluster) register(ctx context.Context, clusterID string) error {
 			SecurityProtocol: controller.ProtocolID(c.b.cfg.ListenerSecurityProtocolMap[l.Name])})
 	}
 	req.PreviousBrokerEpoch = c.epoch.Load()
+	if c.ctl != nil {
+		c.ctl.SetLocalIncarnation(metadata.UUID(c.incarnation).String())
+	}
 	for {
 		resp, err := c.client.Request(ctx, req)
 		if err != nil {
@@ -613,20 +616,47 @@ func (c *cluster) alterISR(p *replica.Partition, isr []int32, leaderEpoch, parti
 		rp.NewISR = append(rp.NewISR, id)
 	}
 	req.Topics = []kmsg.AlterPartitionRequestTopic{{TopicID: p.TopicID, Partitions: []kmsg.AlterPartitionRequestTopicPartition{rp}}}
-	resp, err := c.request(req)
-	if err == nil {
-		r := resp.(*kmsg.AlterPartitionResponse)
-		err = kerr.ErrorForCode(r.ErrorCode)
-		if err == nil && len(r.Topics) == 1 && len(r.Topics[0].Partitions) == 1 {
-			err = kerr.ErrorForCode(r.Topics[0].Partitions[0].ErrorCode)
+	backoff := 100 * time.Millisecond
+	for {
+		resp, err := c.request(req)
+		if err == nil {
+			r := resp.(*kmsg.AlterPartitionResponse)
+			err = kerr.ErrorForCode(r.ErrorCode)
+			if err == nil && len(r.Topics) == 1 && len(r.Topics[0].Partitions) == 1 {
+				err = kerr.ErrorForCode(r.Topics[0].Partitions[0].ErrorCode)
+			}
 		}
+		if err == nil {
+			c.log.Info("ISR changed", "topic", p.Topic, "partition", p.Index, "isr", isr)
+			return
+		}
+		var ke *kerr.Error
+		if errors.As(err, &ke) {
+			c.log.Info("the controller did not take an ISR change", "topic", p.Topic, "partition", p.Index, "isr", isr, "err", err)
+			// Only a refusal of this very change lets the leader propose
+			// again at once. Anything else (a stale epoch, a fenced
+			// leader) means newer metadata is on its way, and applying it
+			// resets the proposal; until then the follower being added
+			// keeps counting for the high watermark, as in Kafka.
+			if ke == kerr.IneligibleReplica || ke == kerr.OperationNotAttempted {
+				p.AlterISRFailed(partitionEpoch)
+			}
+			return
+		}
+		// No answer: the change may have been written. Ask again while it
+		// is still the current proposal (Kafka retries these too).
+		st := p.State()
+		if !p.IsLeader() || st.PartitionEpoch != partitionEpoch || st.LeaderEpoch != leaderEpoch {
+			return
+		}
+		c.log.Info("no answer from the controller to an ISR change; retrying", "topic", p.Topic, "partition", p.Index, "isr", isr, "err", err)
+		select {
+		case <-c.stop:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
-	if err != nil {
-		c.log.Info("the controller did not take an ISR change", "topic", p.Topic, "partition", p.Index, "isr", isr, "err", err)
-		p.AlterISRFailed(partitionEpoch)
-		return
-	}
-	c.log.Info("ISR changed", "topic", p.Topic, "partition", p.Index, "isr", isr)
 }
 
 // shutdown moves this broker's leaderships away before a clean stop

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -65,6 +66,10 @@ type Controller struct {
 	progressMu sync.Mutex
 	progress   map[int32]nodeProgress
 
+	// localIncarn is the incarnation id of the broker in this process, if
+	// it has one (SetLocalIncarnation).
+	localIncarn atomic.Pointer[string]
+
 	// Owned by the run goroutine.
 	active        bool
 	deadlines     map[int32]time.Time // heartbeat deadlines of registered brokers
@@ -105,6 +110,18 @@ func NewController(q *Quorum, set Settings, log *slog.Logger) *Controller {
 		progress: map[int32]nodeProgress{}}
 	go c.run()
 	return c
+}
+
+// SetLocalIncarnation tells the controller the incarnation id of the broker
+// running in its own process (combined nodes).
+func (c *Controller) SetLocalIncarnation(id string) { c.localIncarn.Store(&id) }
+
+// LocalIncarnation is the id set by SetLocalIncarnation, or "".
+func (c *Controller) LocalIncarnation() string {
+	if p := c.localIncarn.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Close stops the loop.
@@ -334,7 +351,11 @@ func (c *Controller) elect(im *metadata.Image, t *metadata.Topic, ps *metadata.P
 		n.Leader = leader
 		n.LeaderEpoch++
 	}
-	changed := n.Leader != ps.Leader || !slices.Equal(n.ISR, ps.ISR) || n.LeaderRecovering != ps.LeaderRecovering
+	// A smaller ISR may be all a reassignment waited for (its removed
+	// replicas were the ones out of sync).
+	c.finishReassignment(im, t, &n)
+	changed := n.Leader != ps.Leader || !slices.Equal(n.ISR, ps.ISR) || n.LeaderRecovering != ps.LeaderRecovering ||
+		!slices.Equal(n.Replicas, ps.Replicas)
 	if changed {
 		n.PartitionEpoch++
 	}

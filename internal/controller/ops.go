@@ -20,10 +20,12 @@ func (c *Controller) RegisterBroker(ctx context.Context, reg metadata.BrokerReg,
 			return nil, nil, fmt.Errorf("%w: it says %s, the quorum says %s", ErrInconsistentCluster, clusterID, im.ClusterID)
 		}
 		// Another incarnation of a live broker is refused until the old
-		// one's session runs out, unless the broker is this very node:
-		// then the old process is certainly gone (this one replaced it),
-		// and a node restarted after a crash need not wait a session.
-		if old := im.Brokers[reg.ID]; old != nil && old.Incarn != reg.Incarn && !old.Fenced && reg.ID != c.q.cfg.NodeID {
+		// one's session runs out, unless it is this very process's broker
+		// (same node id and incarnation): then the old process is
+		// certainly gone, this one replaced it, and a node restarted
+		// after a crash need not wait a session.
+		self := reg.ID == c.q.cfg.NodeID && reg.Incarn == c.LocalIncarnation()
+		if old := im.Brokers[reg.ID]; old != nil && old.Incarn != reg.Incarn && !old.Fenced && !self {
 			if dl, ok := c.deadlines[reg.ID]; ok && time.Now().Before(dl) {
 				return nil, nil, fmt.Errorf("%w: broker %d", ErrDuplicateBroker, reg.ID)
 			}

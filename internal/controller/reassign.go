@@ -341,6 +341,7 @@ func (c *Controller) electOne(im *metadata.Image, t *metadata.Topic, ps *metadat
 		}
 	}
 	n.LeaderEpoch++
+	c.finishReassignment(im, t, &n)
 	n.PartitionEpoch++
 	return n, nil
 }

@@ -239,6 +239,7 @@ func (d *Dir) DeleteLog(l *Log) error {
 	delete(d.recoveryPoints, tp)
 	delete(d.logStarts, tp)
 	delete(d.cleanerOffsets, tp)
+	delete(d.highWatermarks, tp)
 	d.mu.Unlock()
 	err := l.Close()
 	return errors.Join(err, d.renameForDelete(tp, l.Dir()))
@@ -257,6 +258,7 @@ func (d *Dir) DeleteFolder(tp TopicPartition) error {
 	delete(d.recoveryPoints, tp)
 	delete(d.logStarts, tp)
 	delete(d.cleanerOffsets, tp)
+	delete(d.highWatermarks, tp)
 	d.mu.Unlock()
 	dir := filepath.Join(d.path, tp.String())
 	if _, err := os.Stat(dir); os.IsNotExist(err) {
