@@ -18,7 +18,7 @@ import (
 // the newer proposal: an ISR member lacks acknowledged records (and a
 // reassignment completed by that change may make it the leader).
 func TestStaleAlterISRFailureKeepsPendingFollowerCounted(t *testing.T) {
-	p := openTestPartition(t)
+	p := openTestPartition(t, false)
 	type proposal struct {
 		isr            []int32
 		partitionEpoch int32

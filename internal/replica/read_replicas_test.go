@@ -2,14 +2,11 @@ package replica
 
 import (
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/record"
-	"github.com/samsa-io/samsa/internal/storage"
 )
 
 func plainBatch(t *testing.T, n int) []byte {
@@ -26,35 +23,11 @@ func plainBatch(t *testing.T, n int) []byte {
 	return append([]byte(nil), h...)
 }
 
-func openTestPartition(t *testing.T) *Partition {
-	t.Helper()
-	logger := slog.New(slog.DiscardHandler)
-	d, err := storage.OpenDir(t.TempDir(), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewManager([]*storage.Dir{d}, Intervals{}, storage.Options{Logger: logger}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := config.NewBroker(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := b.ResolveTopic(nil)
-	p, err := m.OpenPartition("t", 0, [16]byte{1}, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // ReadReplicas offers a consumer reading at some offset the in-sync
 // followers whose last reported logs hold that offset (Kafka's
 // findPreferredReadReplica candidates), and nothing on a follower.
 func TestReadReplicas(t *testing.T) {
-	p := openTestPartition(t)
+	p := openTestPartition(t, false)
 	noAlter := func(*Partition, []int32, int32, int32) {}
 	st := metadata.PartitionState{Replicas: []int32{1, 2, 3, 4}, ISR: []int32{1, 2, 3}, Leader: 1, LeaderEpoch: 3, PartitionEpoch: 5}
 	p.Become(1, st, noAlter)

@@ -3,13 +3,10 @@ package replica
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
-	"github.com/samsa-io/samsa/internal/storage"
 )
 
 // A reassignment that removes the leader deletes its replica (the new
@@ -19,23 +16,8 @@ import (
 // produces of a stopped replica, so the producer moves to the new leader,
 // rather than wait out its whole timeout.
 func TestDeletedLeaderEndsWaitingProduce(t *testing.T) {
-	logger := slog.New(slog.DiscardHandler)
-	d, err := storage.OpenDir(t.TempDir(), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewManager([]*storage.Dir{d}, Intervals{}, storage.Options{Logger: logger}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	m.SetClustered()
-	b, err := config.NewBroker(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := b.ResolveTopic(nil)
-	p, err := m.OpenPartition("t", 0, [16]byte{1}, &cfg)
+	m, cfg := testManager(t, true)
+	p, err := m.OpenPartition("t", 0, [16]byte{1}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,10 @@
 package replica
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/record"
-	"github.com/samsa-io/samsa/internal/storage"
 )
 
 // TestLastStableOffsetNotBelowLogStart: DeleteRecords past the first offset
@@ -15,25 +12,7 @@ import (
 // start, never below it, and it never goes back afterwards (Kafka bounds
 // the first unstable offset by the log start offset).
 func TestLastStableOffsetNotBelowLogStart(t *testing.T) {
-	logger := slog.New(slog.DiscardHandler)
-	d, err := storage.OpenDir(t.TempDir(), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewManager([]*storage.Dir{d}, Intervals{}, storage.Options{Logger: logger}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := config.NewBroker(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := b.ResolveTopic(nil)
-	p, err := m.OpenPartition("t", 0, [16]byte{1}, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := openTestPartition(t, false)
 	plain := func(n int) {
 		t.Helper()
 		var bl record.Builder

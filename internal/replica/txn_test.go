@@ -2,11 +2,9 @@ package replica
 
 import (
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/record"
 	"github.com/samsa-io/samsa/internal/storage"
 )
@@ -29,25 +27,7 @@ func txnBatch(t *testing.T, pid int64, epoch int16, seq int32, n int) []byte {
 // The last stable offset stops at the first open transaction, a marker
 // moves it (waking fetch waiters), and a fenced producer epoch is refused.
 func TestPartitionLastStableOffset(t *testing.T) {
-	logger := slog.New(slog.DiscardHandler)
-	d, err := storage.OpenDir(t.TempDir(), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewManager([]*storage.Dir{d}, Intervals{}, storage.Options{Logger: logger}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := config.NewBroker(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := b.ResolveTopic(nil)
-	p, err := m.OpenPartition("t", 0, [16]byte{1}, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := openTestPartition(t, false)
 	if _, err := p.AppendRecords(txnBatch(t, 5, 1, 0, 3), 9); err != nil {
 		t.Fatal(err)
 	}
@@ -96,25 +76,7 @@ func TestPartitionLastStableOffset(t *testing.T) {
 // a transaction nobody ends and hold the last stable offset forever. A
 // marker for another producer, or a newer guard, decide as they should.
 func TestPartitionVerificationGuard(t *testing.T) {
-	logger := slog.New(slog.DiscardHandler)
-	d, err := storage.OpenDir(t.TempDir(), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewManager([]*storage.Dir{d}, Intervals{}, storage.Options{Logger: logger}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := config.NewBroker(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := b.ResolveTopic(nil)
-	p, err := m.OpenPartition("t", 0, [16]byte{1}, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := openTestPartition(t, false)
 
 	// Verified, nothing in between: appended.
 	g := p.StartVerification(5)
