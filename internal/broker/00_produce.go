@@ -48,7 +48,9 @@ package broker
 // In a cluster the coordinator may be another broker: the leader then asks
 // it with AddPartitionsToTxn v4 VerifyOnly, broker to broker as Kafka does,
 // and a verification guard on the partition refuses the batch if the
-// producer's marker was written in between (see verifiedAppend).
+// producer's marker was written in between (see verifiedAppend); later
+// batches of a transaction already open on the partition at the same
+// producer epoch skip that round trip, as in Kafka.
 // An older producer epoch than the partition has seen is
 // INVALID_PRODUCER_EPOCH.
 
@@ -241,6 +243,11 @@ func (b *Broker) verifiedAppend(ctx context.Context, txnID string, h record.Head
 	var res replica.AppendResult
 	var err, appendErr error
 	if coord, remote := b.remoteTxnCoordinator(txnID); remote {
+		// A transaction already open here needs no second round trip to
+		// the coordinator.
+		if res, ok, err := p.AppendInTransaction(h.ProducerID(), h.ProducerEpoch(), records, version); ok {
+			return res, err
+		}
 		guard := p.StartVerification(h.ProducerID())
 		err = b.cluster.verifyTxnPartition(ctx, coord, txnID, h.ProducerID(), h.ProducerEpoch(), p.Topic, p.Index)
 		if err == nil {

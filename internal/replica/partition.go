@@ -92,6 +92,23 @@ func (p *Partition) WithVerified(producerID int64, guard VerificationGuard, fn f
 	return fn()
 }
 
+// AppendInTransaction appends a transactional batch of producerID at
+// epoch when that producer's transaction is already open in this log at
+// that epoch: the coordinator confirmed the partition when the transaction
+// began here, so later batches need no new confirmation (Kafka verifies a
+// transaction's first batch on a partition only). Markers are held off
+// across the check and the append. ok is false, and nothing is appended,
+// when the batch needs verifying.
+func (p *Partition) AppendInTransaction(producerID int64, epoch int16, records []byte, produceVersion int16) (res AppendResult, ok bool, err error) {
+	p.verifyMu.Lock()
+	defer p.verifyMu.Unlock()
+	if e, open := p.log.OngoingTransaction(producerID); !open || e != epoch {
+		return res, false, nil
+	}
+	res, err = p.AppendRecords(records, produceVersion)
+	return res, true, err
+}
+
 // AppendVerified is AppendRecords under WithVerified.
 func (p *Partition) AppendVerified(producerID int64, guard VerificationGuard, records []byte, produceVersion int16) (AppendResult, error) {
 	var res AppendResult

@@ -118,3 +118,33 @@ func TestPartitionVerificationGuard(t *testing.T) {
 		t.Fatalf("lso %d, want 5 (producer 5's new transaction open)", lso)
 	}
 }
+
+// A batch of a transaction already open on the partition at the same
+// producer epoch is appended without a new verification; before the
+// transaction's first batch, after its marker, or at another epoch it is
+// not, and nothing is appended.
+func TestAppendInTransaction(t *testing.T) {
+	p := openTestPartition(t, false)
+	if _, ok, _ := p.AppendInTransaction(5, 1, txnBatch(t, 5, 1, 0, 2), 9); ok {
+		t.Fatal("appended before the transaction's first batch")
+	}
+	if _, err := p.AppendRecords(txnBatch(t, 5, 1, 0, 2), 9); err != nil { // 0-1: verified first batch
+		t.Fatal(err)
+	}
+	res, ok, err := p.AppendInTransaction(5, 1, txnBatch(t, 5, 1, 2, 3), 9)
+	if !ok || err != nil || res.BaseOffset != 2 {
+		t.Fatalf("second batch of an open transaction: ok %v err %v base %d", ok, err, res.BaseOffset)
+	}
+	if _, ok, _ := p.AppendInTransaction(5, 2, txnBatch(t, 5, 2, 0, 1), 9); ok {
+		t.Fatal("appended at another producer epoch")
+	}
+	if _, err := p.WriteTxnMarker(5, 1, true, 0); err != nil { // 5
+		t.Fatal(err)
+	}
+	if _, ok, _ := p.AppendInTransaction(5, 1, txnBatch(t, 5, 1, 5, 1), 9); ok {
+		t.Fatal("appended after the transaction's marker")
+	}
+	if end := p.LogEndOffset(); end != 6 {
+		t.Fatalf("log end %d, want 6", end)
+	}
+}

@@ -130,6 +130,18 @@ func (l *Log) ProducerStates() []ProducerState {
 	return l.producers.states()
 }
 
+// OngoingTransaction reports whether producerID has a transaction open in
+// this log, and at which producer epoch.
+func (l *Log) OngoingTransaction(producerID int64) (epoch int16, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.producers.producers[producerID]
+	if e == nil || e.currentTxnFirstOffset < 0 {
+		return 0, false
+	}
+	return e.epoch, true
+}
+
 func (l *Log) nowMs() int64 { return l.opts.Now().UnixMilli() }
 
 // updateLatestEpochLocked mirrors the cache's latest epoch into the atomic.
