@@ -68,6 +68,9 @@ type statusQuorum struct {
 	Epoch         int32         `json:"epoch"`
 	HighWatermark int64         `json:"high_watermark"`
 	Voters        []statusVoter `json:"voters"`
+	// Observers are broker-only nodes, which follow the metadata log
+	// without voting.
+	Observers []statusVoter `json:"observers,omitempty"`
 }
 
 type statusVoter struct {
@@ -146,13 +149,22 @@ func runClusterStatus(cmd *cobra.Command, o *clusterStatusOptions) error {
 				leo = v.LogEndOffset
 			}
 		}
-		for _, v := range p.CurrentVoters {
+		member := func(v kmsg.DescribeQuorumResponseTopicPartitionReplicaState) statusVoter {
 			lag := int64(-1)
 			if leo >= 0 && v.LogEndOffset >= 0 {
 				lag = max(leo-v.LogEndOffset, 0)
 			}
-			sq.Voters = append(sq.Voters, statusVoter{ID: v.ReplicaID, LogEndOffset: v.LogEndOffset, Lag: lag})
+			return statusVoter{ID: v.ReplicaID, LogEndOffset: v.LogEndOffset, Lag: lag}
 		}
+		for _, v := range p.CurrentVoters {
+			sq.Voters = append(sq.Voters, member(v))
+		}
+		for _, v := range p.Observers {
+			sq.Observers = append(sq.Observers, member(v))
+		}
+		byID := func(a, b statusVoter) int { return int(a.ID - b.ID) }
+		slices.SortFunc(sq.Voters, byID)
+		slices.SortFunc(sq.Observers, byID)
 		st.Quorum = sq
 	}
 
@@ -196,16 +208,24 @@ func printClusterStatus(w io.Writer, st *clusterStatus) {
 	if q := st.Quorum; q != nil {
 		fmt.Fprintf(w, "\nQuorum:      leader %d, epoch %d, high watermark %d\n", q.Leader, q.Epoch, q.HighWatermark)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "VOTER\tLOG-END\tLAG")
-		for _, v := range q.Voters {
-			leo, lag := "?", "?"
-			if v.LogEndOffset >= 0 {
-				leo = fmt.Sprint(v.LogEndOffset)
+		for _, group := range []struct {
+			title   string
+			members []statusVoter
+		}{{"VOTER", q.Voters}, {"OBSERVER", q.Observers}} {
+			if len(group.members) == 0 && group.title == "OBSERVER" {
+				continue
 			}
-			if v.Lag >= 0 {
-				lag = fmt.Sprint(v.Lag)
+			fmt.Fprintf(tw, "%s\tLOG-END\tLAG\n", group.title)
+			for _, v := range group.members {
+				leo, lag := "?", "?"
+				if v.LogEndOffset >= 0 {
+					leo = fmt.Sprint(v.LogEndOffset)
+				}
+				if v.Lag >= 0 {
+					lag = fmt.Sprint(v.Lag)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\n", v.ID, leo, lag)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\n", v.ID, leo, lag)
 		}
 		tw.Flush()
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -72,6 +73,31 @@ func TestClusterRoles(t *testing.T) {
 		}
 		if !slices.Equal(voters, []int32{1, 2, 3}) || !slices.Equal(observers, brokers) {
 			return fmt.Errorf("voters %v observers %v, want [1 2 3] and %v", voters, observers, brokers)
+		}
+		return nil
+	})
+	// samsa cluster status shows the same, observers with their lag.
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		out, err := exec.Command(kafkatest.Binary(t), "cluster", "status", "-o", "json", "-b", c.Addr(4)).Output()
+		if err != nil {
+			return err
+		}
+		var st struct {
+			Brokers []struct{ ID int32 } `json:"brokers"`
+			Quorum  struct {
+				Voters    []struct{ ID int32 } `json:"voters"`
+				Observers []struct {
+					ID  int32
+					Lag int64
+				} `json:"observers"`
+			} `json:"quorum"`
+		}
+		if err := json.Unmarshal(out, &st); err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		if len(st.Brokers) != 2 || len(st.Quorum.Voters) != 3 || len(st.Quorum.Observers) != 2 ||
+			st.Quorum.Observers[0].ID != 4 || st.Quorum.Observers[1].ID != 5 || st.Quorum.Observers[0].Lag < 0 {
+			return fmt.Errorf("cluster status: %s", out)
 		}
 		return nil
 	})
