@@ -213,18 +213,14 @@ func runClusterElect(cmd *cobra.Command, o *clusterElectOptions) error {
 	req.ElectionType = typ
 	req.TimeoutMillis = int32(min(o.cf.timeout, time.Hour).Milliseconds())
 	if !o.all { // a null list asks for every partition
-		idx := map[string]int{}
 		req.Topics = []kmsg.ElectLeadersRequestTopic{}
-		for _, k := range parts {
-			i, ok := idx[k.Topic]
-			if !ok {
-				i = len(req.Topics)
-				idx[k.Topic] = i
-				t := kmsg.NewElectLeadersRequestTopic()
-				t.Topic = k.Topic
-				req.Topics = append(req.Topics, t)
+		for _, g := range groupByTopic(parts, func(k tpKey) string { return k.Topic }) {
+			t := kmsg.NewElectLeadersRequestTopic()
+			t.Topic = g.topic
+			for _, k := range g.items {
+				t.Partitions = append(t.Partitions, k.Partition)
 			}
-			req.Topics[i].Partitions = append(req.Topics[i].Partitions, k.Partition)
+			req.Topics = append(req.Topics, t)
 		}
 	}
 	resp, err := req.RequestWith(ctx, cl)

@@ -402,19 +402,15 @@ func runClusterReassign(cmd *cobra.Command, o *clusterReassignOptions) error {
 
 	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
 	req.TimeoutMillis = timeoutMs
-	idx := map[string]int{}
-	for _, m := range moves {
-		i, ok := idx[m.Topic]
-		if !ok {
-			i = len(req.Topics)
-			idx[m.Topic] = i
-			t := kmsg.NewAlterPartitionAssignmentsRequestTopic()
-			t.Topic = m.Topic
-			req.Topics = append(req.Topics, t)
+	for _, g := range groupByTopic(moves, func(m partitionMove) string { return m.Topic }) {
+		t := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+		t.Topic = g.topic
+		for _, m := range g.items {
+			p := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+			p.Partition, p.Replicas = m.Partition, m.Replicas
+			t.Partitions = append(t.Partitions, p)
 		}
-		p := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
-		p.Partition, p.Replicas = m.Partition, m.Replicas
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, p)
+		req.Topics = append(req.Topics, t)
 	}
 	what := "reassign partitions"
 	if o.cancel {
@@ -527,24 +523,43 @@ func without(a, b []int32) []int32 {
 	return out
 }
 
+// topicGroup is the items of one topic, in their order.
+type topicGroup[T any] struct {
+	topic string
+	items []T
+}
+
+// groupByTopic groups items by topic, topics in the order first seen:
+// requests list each topic once with its partitions.
+func groupByTopic[T any](items []T, topic func(T) string) []topicGroup[T] {
+	var out []topicGroup[T]
+	idx := map[string]int{}
+	for _, it := range items {
+		i, ok := idx[topic(it)]
+		if !ok {
+			i = len(out)
+			idx[topic(it)] = i
+			out = append(out, topicGroup[T]{topic: topic(it)})
+		}
+		out[i].items = append(out[i].items, it)
+	}
+	return out
+}
+
 // listReassignments asks which of moves (all partitions when moves is
 // nil) are being reassigned.
 func listReassignments(ctx context.Context, cf *clientFlags, cl *kgo.Client, moves []partitionMove, timeoutMs int32) (map[tpKey]reassignListing, error) {
 	req := kmsg.NewPtrListPartitionReassignmentsRequest()
 	req.TimeoutMillis = timeoutMs
 	if moves != nil {
-		idx := map[string]int{}
 		req.Topics = []kmsg.ListPartitionReassignmentsRequestTopic{}
-		for _, m := range moves {
-			i, ok := idx[m.Topic]
-			if !ok {
-				i = len(req.Topics)
-				idx[m.Topic] = i
-				t := kmsg.NewListPartitionReassignmentsRequestTopic()
-				t.Topic = m.Topic
-				req.Topics = append(req.Topics, t)
+		for _, g := range groupByTopic(moves, func(m partitionMove) string { return m.Topic }) {
+			t := kmsg.NewListPartitionReassignmentsRequestTopic()
+			t.Topic = g.topic
+			for _, m := range g.items {
+				t.Partitions = append(t.Partitions, m.Partition)
 			}
-			req.Topics[i].Partitions = append(req.Topics[i].Partitions, m.Partition)
+			req.Topics = append(req.Topics, t)
 		}
 	}
 	resp, err := req.RequestWith(ctx, cl)
