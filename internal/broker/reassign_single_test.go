@@ -75,6 +75,16 @@ func TestSingleNodeReassignAndElect(t *testing.T) {
 			t.Fatalf("reassignment %d: %v %v, want %v", i, kerr.ErrorForCode(p.ErrorCode), p.ErrorMessage, kerr.ErrorForCode(codes[i]))
 		}
 	}
+	for _, tc := range []struct {
+		id   int32
+		code int16
+	}{{node, kerr.InvalidRequest.Code}, {7, kerr.BrokerIDNotRegistered.Code}} {
+		req := kmsg.NewPtrUnregisterBrokerRequest()
+		req.BrokerID = tc.id
+		if resp := do[*kmsg.UnregisterBrokerResponse](t, r, req); resp.ErrorCode != tc.code || resp.ErrorMessage == nil {
+			t.Fatalf("unregister %d: %v %v", tc.id, kerr.ErrorForCode(resp.ErrorCode), resp.ErrorMessage)
+		}
+	}
 	list := do[*kmsg.ListPartitionReassignmentsResponse](t, r, kmsg.NewPtrListPartitionReassignmentsRequest())
 	if list.ErrorCode != 0 || len(list.Topics) != 0 {
 		t.Fatalf("list: %+v", list)

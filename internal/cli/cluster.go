@@ -29,7 +29,8 @@ samsa or any KRaft Kafka cluster.
 
   status     brokers, controller quorum, under-replicated and offline partitions
   reassign   move replicas between brokers (kafka-reassign-partitions.sh)
-  elect      preferred or unclean leader elections (kafka-leader-election.sh)`,
+  elect      preferred or unclean leader elections (kafka-leader-election.sh)
+  unregister remove a decommissioned broker (kafka-cluster.sh unregister)`,
 		Example: `  samsa cluster status
   samsa cluster status -b 127.0.0.1:9092 -o json
   samsa cluster reassign --topic orders --partition 0 --replicas 3,1,2 --wait
@@ -37,7 +38,7 @@ samsa or any KRaft Kafka cluster.
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRunE,
 	}
-	cmd.AddCommand(newClusterStatusCmd(), newClusterReassignCmd(), newClusterElectCmd())
+	cmd.AddCommand(newClusterStatusCmd(), newClusterReassignCmd(), newClusterElectCmd(), newClusterUnregisterCmd())
 	return cmd
 }
 

@@ -168,6 +168,8 @@ func notController(resp kmsg.Response) bool {
 		return r.ErrorCode == nc
 	case *kmsg.ListPartitionReassignmentsResponse:
 		return r.ErrorCode == nc
+	case *kmsg.UnregisterBrokerResponse:
+		return r.ErrorCode == nc
 	case *kmsg.AlterPartitionResponse:
 		if r.ErrorCode == nc {
 			return true

@@ -45,6 +45,7 @@ var served = map[int16][2]int16{
 	kmsg.ElectLeaders.Int16():               {0, 2},
 	kmsg.AlterPartitionAssignments.Int16():  {0, 0},
 	kmsg.ListPartitionReassignments.Int16(): {0, 0},
+	kmsg.UnregisterBroker.Int16():           {0, 0},
 }
 
 // Versions reports the versions served for key.
@@ -204,6 +205,14 @@ func (h *Handler) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, e
 		return ListReassignmentsResponse(h.q.Image(), r), nil
 	case *kmsg.ElectLeadersRequest:
 		return h.electLeaders(ctx, r), nil
+	case *kmsg.UnregisterBrokerRequest:
+		resp := r.ResponseKind().(*kmsg.UnregisterBrokerResponse)
+		err := c.UnregisterBroker(ctx, r.BrokerID)
+		resp.ErrorCode, resp.ErrorMessage = Code(err), message(err)
+		if err == nil {
+			h.log.Info("unregistered a broker", "broker", r.BrokerID)
+		}
+		return resp, nil
 	case *kmsg.AlterConfigsRequest:
 		resp := r.ResponseKind().(*kmsg.AlterConfigsResponse)
 		for _, rr := range r.Resources {

@@ -54,6 +54,28 @@ func (c *Controller) RegisterBroker(ctx context.Context, reg metadata.BrokerReg,
 	return int64(idx), nil
 }
 
+// UnregisterBroker removes a broker's registration (Kafka's
+// UnregisterBroker, kafka-cluster.sh unregister): it leaves every ISR (but
+// the last member of one, kept so the partition can come back), its
+// leaderships move, and a broker-only node stops following the metadata
+// log. A broker still running registers again at its next heartbeat; the
+// API is for brokers that are gone for good.
+func (c *Controller) UnregisterBroker(ctx context.Context, id int32) error {
+	_, _, err := c.do(ctx, "unregister broker", func(im *metadata.Image) (metadata.Batch, any, error) {
+		if im.Brokers[id] == nil {
+			return nil, nil, fmt.Errorf("%w: broker %d", ErrUnknownBroker, id)
+		}
+		gone := func(x int32) bool { return x == id }
+		batch := c.electAll(im, gone, func(ps *metadata.PartitionState) bool {
+			return ps.Leader == id || ps.InISR(id)
+		})
+		batch = append(batch, metadata.Record{Type: metadata.RecUnregisterBroker, BrokerID: id})
+		delete(c.deadlines, id)
+		return batch, nil, nil
+	})
+	return err
+}
+
 // HeartbeatResult is the answer to a broker heartbeat.
 type HeartbeatResult struct {
 	Fenced         bool

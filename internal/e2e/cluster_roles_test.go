@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -187,6 +188,40 @@ func TestClusterRoles(t *testing.T) {
 	if err := c.Stop(5); err != nil {
 		t.Fatalf("stop broker 5: %v", err)
 	}
+	// Broker 5 is gone for good (the quorum still has two of its three
+	// controllers): samsa cluster unregister removes it from
+	// the broker lists and from the quorum's observers; an unknown id is
+	// BROKER_ID_NOT_REGISTERED with exit status 1.
+	out, err := exec.Command(kafkatest.Binary(t), "cluster", "unregister", "--id", "5", "-o", "json", "-b", c.Addr(4)).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != `{"broker":5,"unregistered":true}` {
+		t.Fatalf("cluster unregister --id 5: %v: %s", err, out)
+	}
+	kafkatest.Eventually(t, 20*time.Second, func() error {
+		voters, observers, err := describeQuorum(ctx, cl)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(voters, []int32{1, 2, 3}) || !slices.Equal(observers, []int32{4}) {
+			return fmt.Errorf("voters %v observers %v after unregistering 5, want [1 2 3] and [4]", voters, observers)
+		}
+		dc, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
+		if err != nil {
+			return err
+		}
+		if len(dc.Brokers) != 1 || dc.Brokers[0].NodeID != 4 {
+			return fmt.Errorf("DescribeCluster lists %+v after unregistering 5", dc.Brokers)
+		}
+		return nil
+	})
+	cmd := exec.Command(kafkatest.Binary(t), "cluster", "unregister", "--id", "9", "-b", c.Addr(4))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "BROKER_ID_NOT_REGISTERED") {
+		t.Fatalf("cluster unregister --id 9: %v: %s", err, stderr.String())
+	}
+	t.Logf("unregister --id 9: %s", strings.TrimSpace(stderr.String()))
 	if err := c.Stop(int(leader)); err != nil {
 		t.Fatalf("stop controller %d: %v", leader, err)
 	}
@@ -195,6 +230,7 @@ func TestClusterRoles(t *testing.T) {
 			t.Fatalf("node %d did not log a clean stop", n)
 		}
 	}
+
 }
 
 // describeQuorum asks a broker (which forwards to the active controller)
