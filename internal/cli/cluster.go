@@ -195,7 +195,13 @@ func runClusterStatus(cmd *cobra.Command, o *clusterStatusOptions) error {
 }
 
 func printClusterStatus(w io.Writer, st *clusterStatus) {
-	fmt.Fprintf(w, "Cluster:     %s\nController:  %d\n\n", st.ClusterID, st.Controller)
+	ctl := fmt.Sprint(st.Controller)
+	if q := st.Quorum; q != nil && q.Leader >= 0 && q.Leader != st.Controller {
+		// With controller-only nodes, brokers name one of themselves as
+		// the controller (KIP-590): say which node really is.
+		ctl = fmt.Sprintf("%d (brokers forward to it; the active controller is node %d)", st.Controller, q.Leader)
+	}
+	fmt.Fprintf(w, "Cluster:     %s\nController:  %s\n\n", st.ClusterID, ctl)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BROKER\tADDRESS\tRACK")
 	for _, b := range st.Brokers {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +103,13 @@ func TestClusterRoles(t *testing.T) {
 		}
 		return nil
 	})
+	// The text names the real active controller next to the broker that
+	// brokers name (KIP-590).
+	text, err := exec.Command(kafkatest.Binary(t), "cluster", "status", "-b", c.Addr(4)).Output()
+	if err != nil || !regexp.MustCompile(`Controller:  [45] \(brokers forward to it; the active controller is node [123]\)`).Match(text) ||
+		!strings.Contains(string(text), "OBSERVER") {
+		t.Fatalf("cluster status: %v\n%s", err, text)
+	}
 	for _, n := range []int{4, 5} {
 		if _, err := os.Stat(filepath.Join(c.Dir(n), "__cluster_metadata-0", "raft.db")); err != nil {
 			t.Fatalf("broker %d keeps no metadata log: %v", n, err)
