@@ -207,12 +207,12 @@ func TestClusterFailover(t *testing.T) {
 	assertReplicasIdentical(t, c, "failover", parts)
 }
 
-// waitFullISR waits until every partition of topic has all replicas in
-// its ISR.
+// waitFullISR waits until every live broker knows topic with parts
+// partitions, each with a leader and all its replicas in the ISR.
 func waitFullISR(t *testing.T, c *clustertest.Cluster, topic string, parts int) {
 	t.Helper()
 	kafkatest.Eventually(t, 60*time.Second, func() error {
-		for _, n := range c.Live() {
+		for _, n := range c.LiveBrokers() {
 			md, err := c.Metadata(n, topic)
 			if err != nil {
 				return err

@@ -268,32 +268,22 @@ func describeQuorum(ctx context.Context, cl *kgo.Client) (voters, observers []in
 	return voters, observers, nil
 }
 
-// waitBrokersISR waits until every live broker knows topic with parts
-// partitions, each with a leader, a full ISR and replicas only on want.
+// waitBrokersISR is waitFullISR, and checks every replica is on a broker
+// of want.
 func waitBrokersISR(t *testing.T, c *clustertest.Cluster, topic string, parts int, want []int32) {
 	t.Helper()
-	kafkatest.Eventually(t, 60*time.Second, func() error {
-		for _, n := range c.LiveBrokers() {
-			md, err := c.Metadata(n, topic)
-			if err != nil {
-				return err
-			}
-			if len(md.Topics) != 1 || len(md.Topics[0].Partitions) != parts {
-				return fmt.Errorf("node %d: %s not known", n, topic)
-			}
-			for _, p := range md.Topics[0].Partitions {
-				if len(p.ISR) != len(p.Replicas) || p.Leader < 0 {
-					return fmt.Errorf("node %d: %s-%d leader %d isr %v replicas %v", n, topic, p.Partition, p.Leader, p.ISR, p.Replicas)
-				}
-				for _, r := range p.Replicas {
-					if !slices.Contains(want, r) {
-						t.Fatalf("%s-%d has a replica on node %d, which is not a broker (replicas %v)", topic, p.Partition, r, p.Replicas)
-					}
-				}
+	waitFullISR(t, c, topic, parts)
+	md, err := c.Metadata(c.LiveBrokers()[0], topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range md.Topics[0].Partitions {
+		for _, r := range p.Replicas {
+			if !slices.Contains(want, r) {
+				t.Fatalf("%s-%d has a replica on node %d, which is not a broker (replicas %v)", topic, p.Partition, r, p.Replicas)
 			}
 		}
-		return nil
-	})
+	}
 }
 
 // TestClusterRolesBadConfig: each wrong process.roles combination is
