@@ -317,7 +317,7 @@ func (c *Controller) electOne(im *metadata.Image, t *metadata.Topic, ps *metadat
 			return n, ErrElectionNotNeeded
 		}
 		if !ps.InISR(pref) || !live(im, pref, nil) {
-			return n, fmt.Errorf("%w: the preferred leader %d of %s is not live and in sync", ErrPreferredNotAvailable, pref, t.Name)
+			return n, fmt.Errorf("%w: broker %d is down or out of sync", ErrPreferredNotAvailable, pref)
 		}
 		n.Leader = pref
 	default:
@@ -336,7 +336,7 @@ func (c *Controller) electOne(im *metadata.Image, t *metadata.Topic, ps *metadat
 				}
 			}
 			if n.Leader < 0 {
-				return n, fmt.Errorf("%w: no replica of this partition of %s is live", ErrEligibleLeaders, t.Name)
+				return n, fmt.Errorf("%w: no replica is live", ErrEligibleLeaders)
 			}
 		}
 	}

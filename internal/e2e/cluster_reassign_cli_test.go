@@ -375,7 +375,7 @@ func TestClusterReassignCLI(t *testing.T) {
 	live = c.Addr(int(leader))
 	r = runSamsa(t, live, "cluster", "elect", "--topic", "elect", "--partition", "0")
 	if r.code != 1 || r.stdout != "TOPIC  PARTITION  RESULT\nelect  0          PREFERRED_LEADER_NOT_AVAILABLE\n" ||
-		r.stderr != fmt.Sprintf("samsa: elect-0: PREFERRED_LEADER_NOT_AVAILABLE: the preferred leader is not available: the preferred leader %d of elect is not live and in sync\n", pref) {
+		r.stderr != fmt.Sprintf("samsa: elect-0: PREFERRED_LEADER_NOT_AVAILABLE: the preferred leader is not available: broker %d is down or out of sync\n", pref) {
 		t.Fatalf("elect with the preferred leader down: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	c.Restart(int(pref))
